@@ -1,0 +1,82 @@
+import { ServerConnection } from '@jupyterlab/services';
+
+import { AzmlApiError, requestAPI } from '../request';
+
+/** Server settings whose fetch answers every call with `respond()`. */
+function settingsAnswering(respond: (url: string) => Response): {
+  settings: ServerConnection.ISettings;
+  calls: string[];
+} {
+  const calls: string[] = [];
+  const fetch = async (input: RequestInfo | URL): Promise<Response> => {
+    const url = typeof input === 'string' ? input : (input as Request).url;
+    calls.push(url);
+    return respond(url);
+  };
+  const settings = ServerConnection.makeSettings({
+    baseUrl: 'http://localhost:8888/',
+    fetch
+  });
+  return { settings, calls };
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'Content-Type': 'application/json' }
+  });
+}
+
+describe('requestAPI', () => {
+  it('turns a failing response into an Error carrying the server body', async () => {
+    const { settings, calls } = settingsAnswering(() =>
+      json(404, {
+        error: 'not_found',
+        message: 'Job "ghost-job" does not exist',
+        details: { name: 'ghost-job' }
+      })
+    );
+
+    let caught: unknown;
+    try {
+      await requestAPI('jobs/ghost-job', { serverSettings: settings });
+    } catch (error) {
+      caught = error;
+    }
+
+    // ServerConnection may append a cache-busting query string to GETs.
+    expect(calls.map(url => new URL(url).pathname)).toEqual([
+      '/azml/jobs/ghost-job'
+    ]);
+    expect(caught).toBeInstanceOf(AzmlApiError);
+    expect(caught).toBeInstanceOf(ServerConnection.ResponseError);
+    const apiError = caught as AzmlApiError;
+    expect(apiError.message).toBe('Job "ghost-job" does not exist');
+    expect(apiError.code).toBe('not_found');
+    expect(apiError.status).toBe(404);
+    expect(apiError.details).toEqual({ name: 'ghost-job' });
+  });
+
+  it('keeps the status line when the error body is not JSON', async () => {
+    const { settings } = settingsAnswering(
+      () => new Response('', { status: 502, statusText: 'Bad Gateway' })
+    );
+
+    await expect(
+      requestAPI('workspace', { serverSettings: settings })
+    ).rejects.toMatchObject({
+      name: 'AzmlApiError',
+      code: 'http_502',
+      message: '502 Bad Gateway'
+    });
+  });
+
+  it('returns the parsed JSON body on success', async () => {
+    const facts = { backend: 'local', name: 'local', home: '/tmp/azml' };
+    const { settings } = settingsAnswering(() => json(200, facts));
+
+    await expect(
+      requestAPI('workspace', { serverSettings: settings })
+    ).resolves.toEqual(facts);
+  });
+});
