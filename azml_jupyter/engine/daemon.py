@@ -1,0 +1,527 @@
+"""The local engine's scheduler: one detached daemon process per workspace.
+
+Clients (the Jupyter server, the CLI, a kernel) only write to the store and wake the daemon; the daemon
+is the single process that starts, watches, cancels and finishes jobs. It is started on demand, holds
+``engine.lock`` for its lifetime (so there is exactly one), and exits after a quiet minute.
+
+Jobs never depend on the daemon staying alive. Each command runs in its own session under a tiny
+wrapper shell that writes the command's exit code to ``jobs/<name>/exit_code``. A daemon that is killed
+and started again adopts running jobs, finishes those whose exit code is there, and fails only those
+whose process vanished without one (the machine rebooted, someone killed the group).
+
+Lifecycle of a command job: Queued -> Preparing (a node is claimed, working folder and inputs made
+ready) -> Running -> Finalizing (./outputs and ./logs moved into the job's artifacts) -> Completed or
+Failed; a cancel or ``limits.timeout`` ends in Canceled (SIGTERM to the process group, SIGKILL after a
+grace period). A pipeline's steps start when the steps they read from have Completed; the pipeline's
+status rolls up from its steps.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import fcntl
+import logging
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from ..errors import AzmlError
+from ..models import JobStatus
+from ..spec import bindings
+from . import processes
+from .datastore import LocalDatastores
+from .layout import Layout
+from .store import Store
+
+log = logging.getLogger("azml_jupyter.engine")
+
+S = JobStatus
+WAITING = (S.NOT_STARTED.value, S.QUEUED.value)
+BUSY = (S.PREPARING.value, S.RUNNING.value, S.FINALIZING.value, S.CANCEL_REQUESTED.value)
+ACTIVE = WAITING + BUSY
+
+IDLE_EXIT_SECONDS = float(os.environ.get("AZML_ENGINE_IDLE_EXIT", "60"))
+CANCEL_GRACE_SECONDS = float(os.environ.get("AZML_ENGINE_CANCEL_GRACE", "10"))
+TICK_SECONDS = 0.5  # longest sleep between checks; signals wake the loop at once
+
+# Runs the user's command in a child shell so that `exit N` in the command still lets us record N.
+WRAPPER = 'bash -c "$1"; rc=$?; printf "%s" "$rc" > "$2.tmp" && mv -f "$2.tmp" "$2"; exit $rc'
+NOTE = "[azml-local]"
+
+
+# ---- client side: start and wake the daemon ---------------------------------------------------------
+def daemon_running(layout: Layout) -> bool:
+    try:
+        with open(layout.engine_lock, "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            return False
+    except FileNotFoundError:
+        return False
+
+
+def ensure_running(layout: Layout) -> None:
+    """Start the daemon unless one holds the lock. Two clients racing start two; one exits at once."""
+    if daemon_running(layout):
+        wake(layout)
+        return
+    with open(layout.engine_log, "ab") as err:
+        subprocess.Popen(
+            [sys.executable, "-m", "azml_jupyter.engine.daemon", str(layout.home)],
+            stdin=subprocess.DEVNULL,
+            stdout=err,
+            stderr=err,
+            start_new_session=True,  # outlives the server or CLI that started it
+            close_fds=True,
+        )
+
+
+def wake(layout: Layout) -> None:
+    try:
+        pid = int(layout.engine_pid.read_text())
+        os.kill(pid, signal.SIGUSR1)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        pass  # not up yet: it looks at the store as soon as it starts
+
+
+def stop(layout: Layout, timeout: float = 10) -> None:
+    """Stop the daemon (running jobs keep running and are adopted by the next one)."""
+    try:
+        pid = int(layout.engine_pid.read_text())
+        os.kill(pid, signal.SIGTERM)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return
+    deadline = time.monotonic() + timeout
+    while daemon_running(layout) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+# ---- the daemon -------------------------------------------------------------------------------------
+class Scheduler:
+    def __init__(self, home: Path):
+        self.layout = Layout(Path(home))
+        self.store = Store(self.layout.database)
+        self.datastores = LocalDatastores(self.layout, self.store)
+        self.children: dict[str, subprocess.Popen] = {}  # jobs this daemon started
+        self.preparing: dict[str, concurrent.futures.Future] = {}
+        self.kill_at: dict[str, float] = {}  # canceling jobs -> when SIGKILL follows SIGTERM
+        self.pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="azml-prepare")
+        self.stopping = False
+        self.last_active = time.monotonic()
+        self.step_seen: dict[str, dict[str, str]] = {}  # pipeline -> step -> last status written to its log
+
+    # -- main loop ------------------------------------------------------------------------------------
+    def run(self) -> int:
+        lock = open(self.layout.engine_lock, "a+")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return 0  # another daemon serves this workspace
+        self.layout.engine_pid.write_text(str(os.getpid()))
+        wake_read, wake_write = os.pipe()
+        os.set_blocking(wake_write, False)
+        signal.set_wakeup_fd(wake_write)
+        for sig in (signal.SIGUSR1, signal.SIGCHLD):
+            signal.signal(sig, lambda *_: None)  # the wake-up fd does the work
+        signal.signal(signal.SIGTERM, self._request_stop)
+        signal.signal(signal.SIGINT, self._request_stop)
+        log.info("engine %s serving %s", os.getpid(), self.layout.home)
+        self.reconcile()
+        while not self.stopping:
+            try:
+                self.tick()
+            except Exception:  # never die on one bad job: log it and keep serving the others
+                log.exception("scheduler tick failed")
+            if self._idle_too_long():
+                break
+            ready, _, _ = select.select([wake_read], [], [], TICK_SECONDS)
+            if ready:
+                try:
+                    os.read(wake_read, 4096)
+                except BlockingIOError:
+                    pass
+        self.pool.shutdown(wait=True)
+        self._collect_prepared()
+        log.info("engine %s exiting", os.getpid())
+        return 0
+
+    def _request_stop(self, *_: Any) -> None:
+        self.stopping = True
+
+    def _idle_too_long(self) -> bool:
+        if self.preparing or self.children:
+            self.last_active = time.monotonic()
+            return False
+        if not self.layout.database.exists():
+            return True  # the workspace folder was removed
+        if self.store.read_one(f"SELECT 1 FROM jobs WHERE status IN ({', '.join('?' * len(ACTIVE))}) LIMIT 1", ACTIVE):
+            self.last_active = time.monotonic()
+            return False
+        return time.monotonic() - self.last_active > IDLE_EXIT_SECONDS
+
+    def reconcile(self) -> None:
+        """Bring the store in line with reality after a daemon (or the machine) stopped."""
+        for row in self.store.jobs_in_status(BUSY):
+            name = row["name"]
+            if row["status"] == S.PREPARING.value and not row["pid"]:
+                # nothing ran yet: prepare it again from scratch
+                shutil.rmtree(self.layout.working_dir(name), ignore_errors=True)
+                self.store.update_job(name, only_if_status=[S.PREPARING.value], status=S.QUEUED.value)
+            elif self.layout.exit_code_file(name).exists() or processes.is_alive(row["pid"], row["pid_start"]):
+                log.info("adopting job %s (pid %s)", name, row["pid"])  # watched by _check_running
+            else:
+                self._finish(
+                    name,
+                    S.CANCELED if row["cancel_requested"] else S.FAILED,
+                    error=None
+                    if row["cancel_requested"]
+                    else "The job's process ended without reporting a result "
+                    "(the machine or the engine stopped while it ran).",
+                )
+
+    def tick(self) -> None:
+        self._collect_prepared()
+        active = self.store.jobs_in_status(ACTIVE)
+        now = time.time()
+        for row in active:
+            if row["type"] != "command":
+                continue
+            if row["status"] in (S.RUNNING.value, S.FINALIZING.value, S.CANCEL_REQUESTED.value):
+                self._check_running(row, now)
+            elif row["cancel_requested"] and row["status"] in WAITING:
+                self._finish(row["name"], S.CANCELED)
+        for row in active:
+            if row["type"] == "pipeline":
+                self._advance_pipeline(row)
+        self._schedule()
+
+    # -- running jobs ---------------------------------------------------------------------------------
+    def _check_running(self, row: dict[str, Any], now: float) -> None:
+        name = row["name"]
+        exit_file = self.layout.exit_code_file(name)
+        child = self.children.get(name)
+        wrapper_done = child.poll() is not None if child else not processes.is_alive(row["pid"], row["pid_start"])
+        if exit_file.exists() and not row["cancel_requested"]:
+            self._finalize(row, int(exit_file.read_text() or 1))
+            return
+        timeout = row["spec"].get("timeout")
+        if (
+            not row["cancel_requested"]
+            and timeout
+            and row["started_at"]
+            and now - row["started_at"] > timeout
+            and not wrapper_done
+        ):
+            self.store.update_job(
+                name,
+                cancel_requested=1,
+                error=f"The job ran longer than its limits.timeout of {timeout} s and was canceled.",
+            )
+            row = self.store.get_job(name) or row
+        if row["cancel_requested"]:
+            self._stop_process(row, now, wrapper_done)
+            return
+        if wrapper_done:
+            self.children.pop(name, None)
+            if exit_file.exists():
+                self._finalize(row, int(exit_file.read_text() or 1))
+            else:
+                processes.signal_group(row["pid"], signal.SIGKILL)
+                self._finish(name, S.FAILED, error="The job's process was killed before its command finished.")
+
+    def _stop_process(self, row: dict[str, Any], now: float, wrapper_done: bool) -> None:
+        name, pgid = row["name"], row["pid"]
+        if name not in self.kill_at:
+            self.store.update_job(name, status=S.CANCEL_REQUESTED.value)
+            processes.signal_group(pgid, signal.SIGTERM)
+            self.kill_at[name] = now + CANCEL_GRACE_SECONDS
+            return
+        if wrapper_done and not processes.group_alive(pgid):
+            self.kill_at.pop(name, None)
+            self.children.pop(name, None)
+            self._move_artifacts(name)
+            self._finish(name, S.CANCELED, error=row["error"])
+        elif now >= self.kill_at[name]:
+            processes.signal_group(pgid, signal.SIGKILL)
+
+    def _finalize(self, row: dict[str, Any], exit_code: int) -> None:
+        name = row["name"]
+        self.store.update_job(name, status=S.FINALIZING.value, exit_code=exit_code)
+        processes.signal_group(row["pid"], signal.SIGKILL)  # background leftovers end with the job, as on Azure
+        if name in self.children:
+            self.children.pop(name).wait()
+        self._move_artifacts(name)
+        if exit_code == 0:
+            self._finish(name, S.COMPLETED, exit_code=0)
+        else:
+            last = _last_line(self.layout.std_log(name))
+            detail = f" Last line: {last}" if last else ""
+            self._finish(
+                name,
+                S.FAILED,
+                exit_code=exit_code,
+                error=f"The command exited with code {exit_code}; see user_logs/std_log.txt.{detail}",
+            )
+
+    def _move_artifacts(self, name: str) -> None:
+        """Azure ML uploads ./outputs and ./logs of the working folder as the job's artifacts."""
+        wd, artifacts = self.layout.working_dir(name), self.layout.artifacts(name)
+        for folder in ("outputs", "logs"):
+            source, target = wd / folder, artifacts / folder
+            if source.is_dir() and not source.is_symlink():
+                if target.exists():
+                    shutil.copytree(source, target, dirs_exist_ok=True)
+                    shutil.rmtree(source, ignore_errors=True)
+                else:
+                    shutil.move(str(source), str(target))
+
+    def _finish(self, name: str, status: JobStatus, *, exit_code: int | None = None, error: str | None = None) -> None:
+        fields: dict[str, Any] = {"status": status.value, "ended_at": time.time()}
+        if exit_code is not None:
+            fields["exit_code"] = exit_code
+        if error is not None:
+            fields["error"] = error
+        self.store.update_job(name, only_if_status=ACTIVE, **fields)
+
+    # -- pipelines --------------------------------------------------------------------------------------
+    def _advance_pipeline(self, pipeline: dict[str, Any]) -> None:
+        steps = {row["step_name"]: row for row in self.store.list_jobs(parent=pipeline["name"], limit=10_000)}
+        spec = pipeline["spec"]
+        keep_going = spec.get("continue_on_step_failure", False)
+        statuses = {step: JobStatus(row["status"]) for step, row in steps.items()}
+        failed = [s for s, st in statuses.items() if st in (S.FAILED, S.CANCELED)]
+        stopping = pipeline["cancel_requested"] or (failed and not keep_going)
+        for step, row in steps.items():
+            if statuses[step].is_terminal:
+                continue
+            if stopping:
+                if statuses[step] in (S.NOT_STARTED,):
+                    reason = "The pipeline was canceled." if pipeline["cancel_requested"] else (
+                        f"Not started: step {failed[0]!r} did not complete."
+                    )
+                    self._finish(row["name"], S.CANCELED, error=reason)
+                elif not row["cancel_requested"]:
+                    self.store.update_job(row["name"], cancel_requested=1)
+                continue
+            if statuses[step] is S.NOT_STARTED:
+                upstream = [statuses.get(dep) for dep in row["spec"].get("depends_on", [])]
+                if any(st in (S.FAILED, S.CANCELED) for st in upstream):
+                    self._finish(row["name"], S.CANCELED, error="Not started: a step it reads from did not complete.")
+                elif all(st is S.COMPLETED for st in upstream):
+                    self.store.update_job(row["name"], only_if_status=[S.NOT_STARTED.value], status=S.QUEUED.value)
+        steps = {row["step_name"]: row for row in self.store.list_jobs(parent=pipeline["name"], limit=10_000)}
+        statuses = {step: JobStatus(row["status"]) for step, row in steps.items()}
+        self._log_step_changes(pipeline["name"], steps)
+        if all(st.is_terminal for st in statuses.values()):
+            if pipeline["cancel_requested"]:
+                final, error = S.CANCELED, None
+            elif all(st is S.COMPLETED for st in statuses.values()):
+                final, error = S.COMPLETED, None
+            else:
+                bad = sorted(s for s, st in statuses.items() if st is S.FAILED)
+                final = S.FAILED if bad else S.CANCELED
+                error = f"Step(s) {', '.join(bad)} failed." if bad else "Steps were canceled."
+            self._finish(pipeline["name"], final, error=error)
+        elif any(st not in (S.NOT_STARTED, S.QUEUED) for st in statuses.values()):
+            if pipeline["status"] != S.RUNNING.value and not pipeline["cancel_requested"]:
+                self.store.update_job(
+                    pipeline["name"],
+                    only_if_status=WAITING,
+                    status=S.RUNNING.value,
+                    started_at=min((r["started_at"] for r in steps.values() if r["started_at"]), default=time.time()),
+                )
+            elif pipeline["cancel_requested"] and pipeline["status"] != S.CANCEL_REQUESTED.value:
+                self.store.update_job(pipeline["name"], status=S.CANCEL_REQUESTED.value)
+
+    def _log_step_changes(self, pipeline: str, steps: dict[str, dict[str, Any]]) -> None:
+        """A pipeline's own log tells its steps' progress (the steps have their own logs)."""
+        seen = self.step_seen.setdefault(pipeline, {})
+        lines = []
+        for step, row in sorted(steps.items(), key=lambda item: item[1]["seq"]):
+            if seen.get(step) != row["status"]:
+                seen[step] = row["status"]
+                detail = f": {row['error']}" if row["error"] and row["status"] != S.COMPLETED.value else ""
+                lines.append(f"{time.strftime('%H:%M:%S')} step {step} ({row['name']}) {row['status']}{detail}\n")
+        if lines:
+            _append_log(self.layout.std_log(pipeline), "".join(lines))
+        if all(JobStatus(row["status"]).is_terminal for row in steps.values()):
+            self.step_seen.pop(pipeline, None)
+
+    # -- scheduling -----------------------------------------------------------------------------------
+    def _schedule(self) -> None:
+        queued = self.store.jobs_in_status([S.QUEUED.value])
+        if not queued:
+            return
+        capacity = {row["name"]: row["max_nodes"] for row in self.store.list_computes()}
+        busy: dict[str, int] = {}
+        for row in self.store.jobs_in_status(BUSY):
+            if row["type"] == "command":  # a pipeline only orchestrates; its steps take the nodes
+                busy[row["compute"]] = busy.get(row["compute"], 0) + 1
+        for row in queued:  # oldest first: FIFO per compute
+            if row["type"] != "command" or row["cancel_requested"]:
+                continue
+            compute = row["compute"]
+            if busy.get(compute, 0) >= capacity.get(compute, 0):
+                continue
+            if self.store.update_job(row["name"], only_if_status=[S.QUEUED.value], status=S.PREPARING.value):
+                busy[compute] = busy.get(compute, 0) + 1
+                self.preparing[row["name"]] = self.pool.submit(self._prepare_and_start, row)
+
+    def _collect_prepared(self) -> None:
+        for name, future in list(self.preparing.items()):
+            if not future.done():
+                continue
+            del self.preparing[name]
+            try:
+                child = future.result()
+            except _CanceledBeforeStart:
+                self._finish(name, S.CANCELED)
+                continue
+            except AzmlError as exc:
+                _append_log(self.layout.std_log(name), f"{NOTE} {exc.message}\n")
+                self._finish(name, S.FAILED, error=exc.message)
+                continue
+            except Exception as exc:  # a broken preparation fails that job, not the daemon
+                log.exception("preparing %s failed", name)
+                self._finish(name, S.FAILED, error=f"The job could not be prepared: {exc}")
+                continue
+            self.children[name] = child
+
+    def _prepare_and_start(self, row: dict[str, Any]) -> subprocess.Popen:
+        name, spec = row["name"], row["spec"]
+        wd = self.layout.working_dir(name)
+        shutil.rmtree(wd, ignore_errors=True)
+        snapshot = self.layout.snapshot(name)
+        if snapshot.is_dir():
+            shutil.copytree(snapshot, wd, symlinks=True)
+        else:
+            wd.mkdir(parents=True)
+        std_log = self.layout.std_log(name)
+        std_log.parent.mkdir(parents=True, exist_ok=True)
+        inputs = {key: self._input_value(name, key, value) for key, value in spec["inputs"].items()}
+        outputs = {key: self._output_path(value) for key, value in spec["outputs"].items()}
+        command = bindings.render_command(spec["command"], inputs, outputs)
+        env = self._environment(row, inputs, outputs)
+        exit_file = self.layout.exit_code_file(name)
+        exit_file.unlink(missing_ok=True)
+        with open(std_log, "ab") as out:
+            notes = "".join(f"{NOTE} {note}\n" for note in spec.get("notes", []))
+            out.write(notes.encode())
+            out.flush()
+            fresh = self.store.get_job(name)
+            if fresh is None or fresh["cancel_requested"]:
+                raise _CanceledBeforeStart()
+            child = subprocess.Popen(
+                ["/bin/bash", "-c", WRAPPER, "azml-job", command, str(exit_file)],
+                cwd=wd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: cancel stops everything it started
+                close_fds=True,
+            )
+        self.store.update_job(
+            name,
+            status=S.RUNNING.value,
+            pid=child.pid,
+            pid_start=processes.start_marker(child.pid),
+            started_at=time.time(),
+        )
+        return child
+
+    def _input_value(self, job: str, key: str, value: dict[str, Any]) -> str | None:
+        kind = value.get("kind")
+        if kind == "absent":
+            return None
+        if kind == "literal":
+            return bindings.literal_text(value["value"])
+        uri = value["uri"]
+        if value.get("mode") == "direct":
+            return uri  # Azure ML passes the URI itself in direct mode
+        if uri.startswith(("http://", "https://")):
+            return bindings.path_text(str(self._download(job, key, uri)))
+        path = self.datastores.path_for_uri(uri)
+        if not path.exists():
+            raise AzmlError(f"Input {key!r}: {uri} does not exist (looked in {path}).")
+        return bindings.path_text(str(path))
+
+    def _output_path(self, value: dict[str, Any]) -> str:
+        path = self.datastores.path_for_uri(value["uri"])
+        (path.parent if value["type"] == "uri_file" else path).mkdir(parents=True, exist_ok=True)
+        return bindings.path_text(str(path))
+
+    def _download(self, job: str, key: str, url: str) -> Path:
+        target = self.layout.job_dir(job) / "inputs" / key / (Path(urllib.parse.urlparse(url).path).name or key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response, open(target, "wb") as fh:
+                shutil.copyfileobj(response, fh, 8 << 20)
+        except OSError as exc:
+            raise AzmlError(f"Input {key!r}: cannot download {url}: {exc}") from None
+        return target
+
+    def _environment(self, row: dict[str, Any], inputs: dict[str, str | None], outputs: dict[str, str]) -> dict[str, str]:
+        spec = row["spec"]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "JUPYTER_TOKEN", "AZML_ENGINE_"))}
+        python = spec.get("python")
+        if python:
+            env["PATH"] = os.pathsep.join([str(Path(python).parent), env.get("PATH", os.defpath)])
+        env.update(
+            {
+                "PYTHONUNBUFFERED": "1",  # so print() reaches the live log at once
+                "AZUREML_RUN_ID": row["name"],
+                "AZUREML_EXPERIMENT_NAME": row["experiment_name"] or "",
+                "AZUREML_ARTIFACTS_DIR": str(self.layout.artifacts(row["name"])),
+                "AZML_JUPYTER_LOCAL": "1",
+            }
+        )
+        # Azure ML exposes each input and output to the process as AZURE_ML_INPUT_<name>/AZURE_ML_OUTPUT_<name>
+        env.update({f"AZURE_ML_INPUT_{k}": v for k, v in inputs.items() if v is not None})
+        env.update({f"AZURE_ML_OUTPUT_{k}": v for k, v in outputs.items()})
+        env.update(spec.get("environment_variables", {}))
+        return env
+
+
+class _CanceledBeforeStart(AzmlError):
+    def __init__(self) -> None:
+        super().__init__("The job was canceled before it started.")
+
+
+def _append_log(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def _last_line(path: Path, limit: int = 300) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - 4096))
+            lines = [line.strip() for line in fh.read().decode("utf-8", "replace").splitlines() if line.strip()]
+    except FileNotFoundError:
+        return None
+    return lines[-1][:limit] if lines else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s engine: %(message)s")
+    return Scheduler(Path(argv[0])).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
