@@ -58,6 +58,16 @@ function isApiErrorBody(value: unknown): value is IApiErrorBody {
   );
 }
 
+function isShortPlainText(response: Response, data: unknown): data is string {
+  const type = response.headers.get('Content-Type') ?? '';
+  return (
+    type.startsWith('text/plain') &&
+    typeof data === 'string' &&
+    data.length > 0 &&
+    data.length < 500
+  );
+}
+
 /**
  * Call `/azml/<endPoint>` on the Jupyter server: JSON in, JSON out.
  *
@@ -105,12 +115,12 @@ export async function requestAPI<T>(
           details: data.details
         }
       : {
-          // Not our JSON (a proxy page, tornado's HTML 404...): keep what we can.
+          // Not our JSON (an HTML error page, a proxy...): a short plain-text
+          // body is worth showing, anything else becomes the status line.
           error: `http_${response.status}`,
-          message:
-            typeof data === 'string' && data.length > 0 && data.length < 500
-              ? data
-              : `${response.status} ${response.statusText}`.trim(),
+          message: isShortPlainText(response, data)
+            ? data
+            : `${response.status} ${response.statusText}`.trim(),
           details: undefined
         };
     throw new AzmlApiError(response, body);

@@ -71,6 +71,28 @@ describe('requestAPI', () => {
     });
   });
 
+  it('shows a short plain-text error body, never an HTML page', async () => {
+    const { settings } = settingsAnswering(url =>
+      url.includes('plain')
+        ? new Response('kernel is busy', {
+            status: 409,
+            headers: { 'Content-Type': 'text/plain; charset=utf-8' }
+          })
+        : new Response('<html><body>404: Not Found</body></html>', {
+            status: 404,
+            statusText: 'Not Found',
+            headers: { 'Content-Type': 'text/html' }
+          })
+    );
+
+    await expect(
+      requestAPI('plain', { serverSettings: settings })
+    ).rejects.toMatchObject({ code: 'http_409', message: 'kernel is busy' });
+    await expect(
+      requestAPI('workspace', { serverSettings: settings })
+    ).rejects.toMatchObject({ code: 'http_404', message: '404 Not Found' });
+  });
+
   it('returns the parsed JSON body on success', async () => {
     const facts = { backend: 'local', name: 'local', home: '/tmp/azml' };
     const { settings } = settingsAnswering(() => json(200, facts));
