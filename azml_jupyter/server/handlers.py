@@ -1,5 +1,7 @@
 """REST handlers under ``/azml/``. Each reads as: parse -> call the backend (in the worker pool) -> write.
 
+THE CONTRACT every route follows (paths, bodies, statuses) is ``docs/rest-contract.md``.
+
 Errors are mapped in exactly one place (``AzmlHandler.write_error``): a domain error becomes its HTTP
 status with ``{"error", "message", "details"}``; anything else is a 500 with a generic message (the
 traceback goes to the server log, never to the browser).
