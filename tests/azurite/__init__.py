@@ -1,0 +1,1 @@
+"""Azurite, the Azure Storage emulator from npm, as a real blob service for tests (``fixture.py``)."""
