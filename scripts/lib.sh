@@ -126,6 +126,13 @@ ensure_venv() {
     if [ ! -x "$VENV/bin/python" ]; then
         python3 -m venv "$VENV"
     fi
+    # `jupyter labextension develop` replaces the installed copy with a symlink to
+    # azml_jupyter/labextension; pip would then write install.json through it into the
+    # build folder, and the next wheel build fails on a duplicate install.json. Undo it.
+    local linked="$VENV/share/jupyter/labextensions/azml-jupyter"
+    if [ -L "$linked" ]; then
+        rm -f "$linked" "$REPO_ROOT/azml_jupyter/labextension/install.json"
+    fi
     "$VENV/bin/python" -m pip install --disable-pip-version-check -e "$REPO_ROOT[$extra]"
     activate_venv
 }

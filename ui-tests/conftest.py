@@ -165,6 +165,16 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         _stop_process_group(proc)
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """On a failure, show the end of the Jupyter server's log next to the assertion."""
+    report = yield
+    server = getattr(item, "funcargs", {}).get("lab_server")
+    if report.failed and isinstance(server, LabServer):
+        report.sections.append(("jupyter lab log (last lines)", _log_tail(server.log_path)))
+    return report
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     """Debian's Chromium, never a Playwright browser download."""
