@@ -304,6 +304,36 @@ def test_command_job_yaml_uploads_code_then_submits(ml_client, seeded, tmp_path)
     assert put["command"].startswith("python train.py")
 
 
+def test_latest_labels_in_yaml_resolve_through_list_ordering(ml_client, fake_azureml, tmp_path):
+    from azure.ai.ml import load_job
+
+    fake_azureml.add_compute("cpu-cluster")
+    fake_azureml.add_environment("sklearn", "5")
+    fake_azureml.add_environment("sklearn", "4")  # created last: "latest" by creation time, not by number
+    fake_azureml.add_data("sales", "1", path="https://example.com/1/")
+    fake_azureml.add_data("sales", "2", path="https://example.com/2/")
+    (tmp_path / "job.yml").write_text(
+        textwrap.dedent(
+            """
+            command: echo ${{inputs.d}}
+            environment: azureml:sklearn@latest
+            compute: azureml:cpu-cluster
+            inputs:
+              d:
+                type: uri_folder
+                path: azureml:sales@latest
+            """
+        )
+    )
+    ml_client.jobs.create_or_update(load_job(tmp_path / "job.yml"))
+    env_list = fake_azureml.requests_for("asset.versions")[0]
+    assert "/environments/sklearn/versions" in env_list.path
+    assert "$orderBy=createdtime" in requests.utils.unquote(env_list.url)
+    put = fake_azureml.requests_for("jobs.put")[0].json()["properties"]
+    assert put["environmentId"].endswith("/environments/sklearn/versions/4")
+    assert put["inputs"]["d"]["uri"].endswith("/data/sales/versions/2")
+
+
 def test_status_moves_one_step_per_get(ml_client, seeded):
     job = submit_simple(ml_client, "steady-job")
     assert value(job.status) == "Starting"
