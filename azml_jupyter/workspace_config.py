@@ -83,8 +83,7 @@ class AzureWorkspaceConfig:
         """
         if not isinstance(data, dict):
             raise InvalidRequest(
-                f"{source} must hold a JSON object with {', '.join(REQUIRED_FIELDS)}, "
-                f"not {type(data).__name__}",
+                f"{source} must hold a JSON object with {', '.join(REQUIRED_FIELDS)}, not {type(data).__name__}",
                 details={"source": source},
             )
         fields: dict[str, Any] = {name: data.get(name) for name in REQUIRED_FIELDS}
@@ -111,8 +110,7 @@ class AzureWorkspaceConfig:
         wrong = [
             name
             for name, value in fields.items()
-            if value is not None
-            and (not isinstance(value, str) or (name in REQUIRED_FIELDS and not value.strip()))
+            if value is not None and (not isinstance(value, str) or (name in REQUIRED_FIELDS and not value.strip()))
         ]
         if wrong:
             raise InvalidRequest(
@@ -152,9 +150,7 @@ def load_config(path: Path | str) -> AzureWorkspaceConfig:
     except FileNotFoundError:
         raise NotFound(f"no workspace configuration at {path}", details={"path": str(path)}) from None
     except IsADirectoryError:
-        raise InvalidRequest(
-            f"{path} is a directory, not a config.json", details={"path": str(path)}
-        ) from None
+        raise InvalidRequest(f"{path} is a directory, not a config.json", details={"path": str(path)}) from None
     except UnicodeDecodeError as exc:
         raise InvalidRequest(f"{path} is not UTF-8 text: {exc}", details={"path": str(path)}) from None
     if not text.strip():
@@ -247,8 +243,7 @@ def _azureml_config_value(raw: str, where: str) -> Any:
         outputs = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise InvalidRequest(
-            f"{where} is not the JSON of `terraform output -json`: {exc.msg} "
-            f"at line {exc.lineno} column {exc.colno}",
+            f"{where} is not the JSON of `terraform output -json`: {exc.msg} at line {exc.lineno} column {exc.colno}",
             details={"source": where, "line": exc.lineno},
         ) from None
     if not isinstance(outputs, dict):
@@ -265,8 +260,7 @@ def _azureml_config_value(raw: str, where: str) -> Any:
         entry = outputs[TERRAFORM_OUTPUT_NAME]
         if not isinstance(entry, dict) or "value" not in entry:
             raise InvalidRequest(
-                f'{where}: output {TERRAFORM_OUTPUT_NAME} has no "value" '
-                "(expected the `terraform output -json` shape)",
+                f'{where}: output {TERRAFORM_OUTPUT_NAME} has no "value" (expected the `terraform output -json` shape)',
                 details={"source": where, "missing": [f"{TERRAFORM_OUTPUT_NAME}.value"]},
             )
         return entry["value"]

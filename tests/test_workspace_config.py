@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from azml_jupyter.errors import InvalidRequest, NotFound, Unavailable
 from azml_jupyter import workspace_config
+from azml_jupyter.errors import InvalidRequest, NotFound, Unavailable
 from azml_jupyter.workspace_config import (
     AzureWorkspaceConfig,
     configure_from_terraform,
@@ -164,9 +164,19 @@ def test_missing_azureml_config_output_lists_what_was_found(tmp_path):
         ("[1, 2]", "JSON object of Terraform outputs"),
         ('{"azureml_config": {"sensitive": false, "type": "string"}}', 'has no "value"'),
         ('{"azureml_config": {"value": "not an object"}}', "must hold a JSON object"),
-        ('{"azureml_config": {"value": {"subscription_id": 1, "resource_group": "r", "workspace_name": "w"}}}', "subscription_id must be non-empty strings"),
-        ('{"azureml_config": {"value": {"subscription_id": "s", "resource_group": " ", "workspace_name": "w"}}}', "resource_group must be non-empty strings"),
-        ('{"azureml_config": {"value": {"subscription_id": "s", "resource_group": "r", "workspace_name": "w", "azml_jupyter": []}}}', '"azml_jupyter" must be a JSON object'),
+        (
+            '{"azureml_config": {"value": {"subscription_id": 1, "resource_group": "r", "workspace_name": "w"}}}',
+            "subscription_id must be non-empty strings",
+        ),
+        (
+            '{"azureml_config": {"value": {"subscription_id": "s", "resource_group": " ", "workspace_name": "w"}}}',
+            "resource_group must be non-empty strings",
+        ),
+        (
+            '{"azureml_config": {"value": {"subscription_id": "s", "resource_group": "r", "workspace_name": "w", '
+            '"azml_jupyter": []}}}',
+            '"azml_jupyter" must be a JSON object',
+        ),
     ],
 )
 def test_broken_output_fails_clearly(tmp_path, content, expected):
@@ -267,7 +277,9 @@ def test_load_config_missing_field_is_named(tmp_path):
     assert "workspace_name" in caught.value.message and str(path) in caught.value.message
 
 
-@pytest.mark.parametrize(("content", "expected"), [("", "empty"), ("{", "not valid JSON"), ('"text"', "must hold a JSON object")])
+@pytest.mark.parametrize(
+    ("content", "expected"), [("", "empty"), ("{", "not valid JSON"), ('"text"', "must hold a JSON object")]
+)
 def test_load_config_broken_file(tmp_path, content, expected):
     path = write_outputs(tmp_path / "config.json", content)
     with pytest.raises(InvalidRequest, match=expected):

@@ -13,7 +13,6 @@ import re
 import subprocess
 
 import pytest
-
 from conftest import EXAMPLES_DIR, REPO_ROOT, TERRAFORM_DIR, checkov_bin
 
 CHECKOV_CONFIG = TERRAFORM_DIR / ".checkov.yaml"
@@ -47,13 +46,7 @@ MUST_PASS_EVERYWHERE = {
 }
 
 
-def run_checkov(var_file: str | None) -> dict:
-    env = {
-        **os.environ,
-        # Offline: no Prisma Cloud guideline mapping, no PyPI update check.
-        "BC_SKIP_MAPPING": "TRUE",
-        "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true",
-    }
+def checkov_command(var_file: str | None) -> list[str]:
     command = [
         checkov_bin(),
         "--directory",
@@ -69,25 +62,64 @@ def run_checkov(var_file: str | None) -> dict:
     ]
     if var_file:
         command += ["--var-file", str(EXAMPLES_DIR / var_file)]
-    result = subprocess.run(
-        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300, check=False
-    )
-    assert result.returncode == 0, f"checkov crashed (exit {result.returncode}):\n{result.stderr[-3000:]}"
-    report = json.loads(result.stdout)
+    return command
+
+
+def parse_report(name: str, returncode: int, stdout: str, stderr: str) -> dict:
+    assert returncode == 0, f"checkov ({name}) crashed, exit {returncode}:\n{stderr[-3000:]}"
+    report = json.loads(stdout)
     if isinstance(report, list):  # a list when several frameworks ran
         (report,) = [r for r in report if r.get("check_type") == "terraform"]
     assert report["summary"]["parsing_errors"] == 0, report["summary"]
     return report
 
 
-@pytest.fixture(scope="module")
-def hardened() -> dict:
-    return run_checkov("hardened.tfvars")
+PROFILES = {"defaults": None, "hardened": "hardened.tfvars", "quickstart": "quickstart.tfvars"}
 
 
 @pytest.fixture(scope="module")
-def quickstart() -> dict:
-    return run_checkov("quickstart.tfvars")
+def reports() -> dict[str, dict]:
+    """One checkov run per profile, the three in parallel (each takes a few seconds)."""
+    env = {
+        **os.environ,
+        # Offline: no Prisma Cloud guideline mapping, no PyPI update check.
+        "BC_SKIP_MAPPING": "TRUE",
+        "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true",
+    }
+    commands = {name: checkov_command(var_file) for name, var_file in PROFILES.items()}
+    running = {
+        name: subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        for name, command in commands.items()
+    }
+    results = {}
+    try:
+        for name, process in running.items():
+            stdout, stderr = process.communicate(timeout=300)
+            results[name] = parse_report(name, process.returncode, stdout, stderr)
+    finally:
+        for process in running.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return results
+
+
+@pytest.fixture
+def hardened(reports) -> dict:
+    return reports["hardened"]
+
+
+@pytest.fixture
+def quickstart(reports) -> dict:
+    return reports["quickstart"]
 
 
 def ids(report: dict, kind: str) -> set[str]:
@@ -105,10 +137,9 @@ def test_hardened_profile_fails_no_check(hardened):
     assert hardened["summary"]["passed"] >= 20, hardened["summary"]
 
 
-def test_default_variables_fail_no_check():
+def test_default_variables_fail_no_check(reports):
     """Secure by default: without any tfvars (public access off) nothing fails either."""
-    report = run_checkov(None)
-    assert report["summary"]["failed"] == 0, describe(report)
+    assert reports["defaults"]["summary"]["failed"] == 0, describe(reports["defaults"])
 
 
 def test_quickstart_fails_exactly_the_public_network_checks(quickstart):

@@ -9,7 +9,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import EXAMPLES_DIR, TERRAFORM_DIR, terraform_bin, terraform_env
 
 GROUP = "3f2a9c1e-7b4d-4e8a-9c61-2d5f0a8b7e43"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import EXAMPLES_DIR, TerraformConfig, load_hcl, validation_regex
 
 from azml_jupyter.workspace_config import OPTIONAL_FIELDS, REQUIRED_FIELDS, TERRAFORM_OUTPUT_NAME
@@ -30,7 +29,9 @@ def test_azurerm_is_pinned_to_4x_from_4_42(tf: TerraformConfig):
 
 
 def test_azapi_is_required_only_if_a_resource_uses_it(tf: TerraformConfig):
-    required = {name for block in tf.terraform for providers in block.get("required_providers", []) for name in providers}
+    required = {
+        name for block in tf.terraform for providers in block.get("required_providers", []) for name in providers
+    }
     uses_azapi = any(rtype.startswith("azapi_") for rtype in tf.resources)
     assert ("azapi" in required) == uses_azapi
 
@@ -100,7 +101,10 @@ NAME_RULES = {
     "prefix": (["az", "azml", "a1234567"], ["a", "1azml", "Azml", "azml-x", "a12345678", ""]),
     "environment": (["d", "dev", "prod", "stage"], ["", "Dev", "1dev", "stage1", "pre-p"]),
     "location": (["westeurope", "eastus2", "southcentralus"], ["West Europe", "west-europe", "WESTEUROPE", "eu", ""]),
-    "cluster_name": (["cpu-cluster", "gpu", "c12", "A" + "b" * 14 + "1"], ["c1", "1cpu", "cpu-", "cpu_cluster", "a" * 17]),
+    "cluster_name": (
+        ["cpu-cluster", "gpu", "c12", "A" + "b" * 14 + "1"],
+        ["c1", "1cpu", "cpu-", "cpu_cluster", "a" * 17],
+    ),
     "data_scientists_group_object_id": (
         ["3f2a9c1e-7b4d-4e8a-9c61-2d5f0a8b7e43", "3F2A9C1E-7B4D-4E8A-9C61-2D5F0A8B7E43"],
         ["data-scientists", "3f2a9c1e7b4d4e8a9c612d5f0a8b7e43", "3f2a9c1e-7b4d-4e8a-9c61-2d5f0a8b7e4g", ""],
@@ -139,7 +143,7 @@ def test_naming_validation_accepts_good_and_rejects_bad_names(tf: TerraformConfi
 
 def test_key_vault_validation_forbids_consecutive_hyphens(tf: TerraformConfig):
     condition = tf.variables["key_vault_name"]["validation"][0]["condition"]
-    assert 'strcontains(' in condition and '"--"' in condition and "!strcontains" in condition
+    assert "strcontains(" in condition and '"--"' in condition and "!strcontains" in condition
 
 
 def test_derived_names_fit_azure_rules_at_their_longest(tf: TerraformConfig):
@@ -148,13 +152,17 @@ def test_derived_names_fit_azure_rules_at_their_longest(tf: TerraformConfig):
     suffix_length = tf.resource("random_string", "suffix")["length"]
     values = {"var.prefix": "p" * 8, "var.environment": "e" * 5, "local.suffix": "s" * suffix_length}
     shortest = {"var.prefix": "pp", "var.environment": "e", "local.suffix": "s" * suffix_length}
-    derived = {"storage_name": "storage_account_name", "key_vault_name": "key_vault_name", "workspace_name": "workspace_name"}
+    derived = {
+        "storage_name": "storage_account_name",
+        "key_vault_name": "key_vault_name",
+        "workspace_name": "workspace_name",
+    }
     for local_name, variable in derived.items():
         expression = tf.locals[local_name]
         template = re.search(r'coalesce\(var\.\w+, "(.*)"\)', expression).group(1)
         pattern = as_python(variable_pattern(tf, variable))
         for sample in (values, shortest):
-            name = re.sub(r"\$\{([\w.]+)\}", lambda m: sample[m.group(1)], template)
+            name = re.sub(r"\$\{([\w.]+)\}", lambda m, sample=sample: sample[m.group(1)], template)
             assert pattern.search(name), f"{local_name} {name!r} breaks {pattern.pattern}"
             assert "--" not in name
 
@@ -202,9 +210,7 @@ def test_firewalls_close_unless_public_and_no_allowlist(tf: TerraformConfig):
     assert vault_acls["default_action"] == FIREWALL_DEFAULT_ACTION
     assert storage_rules["default_action"] == FIREWALL_DEFAULT_ACTION
     # The managed network follows the same condition: private endpoints whenever a firewall is closed.
-    assert tf.locals["firewalls_open"] == (
-        "${var.public_network_access_enabled && length(var.allowed_ip_ranges) == 0}"
-    )
+    assert tf.locals["firewalls_open"] == ("${var.public_network_access_enabled && length(var.allowed_ip_ranges) == 0}")
     workspace = tf.resource("azurerm_machine_learning_workspace", "this")
     assert single(workspace["managed_network"], "managed_network")["isolation_mode"] == (
         "${local.managed_network_isolation_mode}"
@@ -282,9 +288,17 @@ def test_compute_cluster_scales_to_zero_without_local_auth(tf: TerraformConfig):
 
 
 ROLE_ASSIGNMENTS = [
-    ("AzureML Data Scientist", "${azurerm_machine_learning_workspace.this.id}", "${var.data_scientists_group_object_id}"),
+    (
+        "AzureML Data Scientist",
+        "${azurerm_machine_learning_workspace.this.id}",
+        "${var.data_scientists_group_object_id}",
+    ),
     ("Storage Blob Data Contributor", "${azurerm_storage_account.this.id}", "${var.data_scientists_group_object_id}"),
-    ("Storage File Data Privileged Contributor", "${azurerm_storage_account.this.id}", "${var.data_scientists_group_object_id}"),
+    (
+        "Storage File Data Privileged Contributor",
+        "${azurerm_storage_account.this.id}",
+        "${var.data_scientists_group_object_id}",
+    ),
     (
         "Storage Blob Data Contributor",
         "${azurerm_storage_account.this.id}",
