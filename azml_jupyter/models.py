@@ -253,6 +253,8 @@ class Operation(Record):
     description: str = ""
     bytes_done: int = 0
     bytes_total: int | None = None
+    # bytes not copied this time: unchanged files already stored, or the kept part of an interrupted copy
+    bytes_skipped: int = 0
     files_done: int = 0
     files_total: int | None = None
     files_skipped: int = 0
