@@ -23,6 +23,7 @@ import fcntl
 import logging
 import os
 import select
+import shlex
 import shutil
 import signal
 import subprocess
@@ -52,8 +53,11 @@ IDLE_EXIT_SECONDS = float(os.environ.get("AZML_ENGINE_IDLE_EXIT", "60"))
 CANCEL_GRACE_SECONDS = float(os.environ.get("AZML_ENGINE_CANCEL_GRACE", "10"))
 TICK_SECONDS = 0.5  # longest sleep between checks; signals wake the loop at once
 
-# Runs the user's command in a child shell so that `exit N` in the command still lets us record N.
-WRAPPER = 'bash -c "$1"; rc=$?; printf "%s" "$rc" > "$2.tmp" && mv -f "$2.tmp" "$2"; exit $rc'
+# The scheduler's view of active jobs: small columns only (the tick runs on every child exit).
+TICK_COLUMNS = (
+    "seq, name, type, parent_name, step_name, status, compute, cancel_requested, pid, pid_start, "
+    "started_at, timeout_seconds, error"
+)
 NOTE = "[azml-local]"
 
 
@@ -72,19 +76,27 @@ def daemon_running(layout: Layout) -> bool:
 
 
 def ensure_running(layout: Layout) -> None:
-    """Start the daemon unless one holds the lock. Two clients racing start two; one exits at once."""
-    if daemon_running(layout):
+    """Start the daemon unless one runs. The client takes the engine lock itself and hands the locked
+    file to the daemon it starts, so there is no moment in which a second client could start another."""
+    lock = open(layout.engine_lock, "a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
         wake(layout)
         return
-    with open(layout.engine_log, "ab") as err:
-        subprocess.Popen(
-            [sys.executable, "-m", "azml_jupyter.engine.daemon", str(layout.home)],
-            stdin=subprocess.DEVNULL,
-            stdout=err,
-            stderr=err,
-            start_new_session=True,  # outlives the server or CLI that started it
-            close_fds=True,
-        )
+    try:
+        with open(layout.engine_log, "ab") as err:
+            subprocess.Popen(
+                [sys.executable, "-m", "azml_jupyter.engine.daemon", str(layout.home), "--lock-fd", str(lock.fileno())],
+                stdin=subprocess.DEVNULL,
+                stdout=err,
+                stderr=err,
+                start_new_session=True,  # outlives the server or CLI that started it
+                pass_fds=[lock.fileno()],  # the same open file, so the same lock
+            )
+    finally:
+        lock.close()  # the daemon's copy of the file keeps the lock held
 
 
 def wake(layout: Layout) -> None:
@@ -122,12 +134,15 @@ class Scheduler:
         self.step_seen: dict[str, dict[str, str]] = {}  # pipeline -> step -> last status written to its log
 
     # -- main loop ------------------------------------------------------------------------------------
-    def run(self) -> int:
-        lock = open(self.layout.engine_lock, "a+")
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return 0  # another daemon serves this workspace
+    def run(self, lock_fd: int | None = None) -> int:
+        if lock_fd is not None:
+            lock = os.fdopen(lock_fd, "a+")  # locked for us by the client that started us
+        else:
+            lock = open(self.layout.engine_lock, "a+")
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return 0  # another daemon serves this workspace
         self.layout.engine_pid.write_text(str(os.getpid()))
         wake_read, wake_write = os.pipe()
         os.set_blocking(wake_write, False)
@@ -192,7 +207,7 @@ class Scheduler:
 
     def tick(self) -> None:
         self._collect_prepared()
-        active = self.store.jobs_in_status(ACTIVE)
+        active = self.store.jobs_in_status(ACTIVE, TICK_COLUMNS)
         now = time.time()
         for row in active:
             if row["type"] != "command":
@@ -203,8 +218,9 @@ class Scheduler:
                 self._finish(row["name"], S.CANCELED)
         for row in active:
             if row["type"] == "pipeline":
-                self._advance_pipeline(row)
-        self._schedule()
+                self._advance_pipeline(self.store.get_job(row["name"]) or row)
+        if any(row["status"] == S.QUEUED.value for row in active):
+            self._schedule(self.store.jobs_in_status(ACTIVE, TICK_COLUMNS))
 
     # -- running jobs ---------------------------------------------------------------------------------
     def _check_running(self, row: dict[str, Any], now: float) -> None:
@@ -212,10 +228,11 @@ class Scheduler:
         exit_file = self.layout.exit_code_file(name)
         child = self.children.get(name)
         wrapper_done = child.poll() is not None if child else not processes.is_alive(row["pid"], row["pid_start"])
-        if exit_file.exists() and not row["cancel_requested"]:
-            self._finalize(row, int(exit_file.read_text() or 1))
+        exit_code = _read_exit_code(exit_file)
+        if exit_code is not None and not row["cancel_requested"]:
+            self._finalize(row, exit_code)
             return
-        timeout = row["spec"].get("timeout")
+        timeout = row["timeout_seconds"]
         if (
             not row["cancel_requested"]
             and timeout
@@ -228,14 +245,15 @@ class Scheduler:
                 cancel_requested=1,
                 error=f"The job ran longer than its limits.timeout of {timeout} s and was canceled.",
             )
-            row = self.store.get_job(name) or row
+            row = {**row, "cancel_requested": 1, "error": self.store.get_job(name)["error"]}
         if row["cancel_requested"]:
             self._stop_process(row, now, wrapper_done)
             return
         if wrapper_done:
             self.children.pop(name, None)
-            if exit_file.exists():
-                self._finalize(row, int(exit_file.read_text() or 1))
+            exit_code = _read_exit_code(exit_file)
+            if exit_code is not None:
+                self._finalize(row, exit_code)
             else:
                 processes.signal_group(row["pid"], signal.SIGKILL)
                 self._finish(name, S.FAILED, error="The job's process was killed before its command finished.")
@@ -359,24 +377,21 @@ class Scheduler:
             self.step_seen.pop(pipeline, None)
 
     # -- scheduling -----------------------------------------------------------------------------------
-    def _schedule(self) -> None:
-        queued = self.store.jobs_in_status([S.QUEUED.value])
-        if not queued:
-            return
+    def _schedule(self, active: list[dict[str, Any]]) -> None:
         capacity = {row["name"]: row["max_nodes"] for row in self.store.list_computes()}
         busy: dict[str, int] = {}
-        for row in self.store.jobs_in_status(BUSY):
-            if row["type"] == "command":  # a pipeline only orchestrates; its steps take the nodes
+        for row in active:
+            if row["type"] == "command" and row["status"] in BUSY:  # a pipeline only orchestrates
                 busy[row["compute"]] = busy.get(row["compute"], 0) + 1
-        for row in queued:  # oldest first: FIFO per compute
-            if row["type"] != "command" or row["cancel_requested"]:
+        for row in active:  # oldest first: FIFO per compute
+            if row["type"] != "command" or row["status"] != S.QUEUED.value or row["cancel_requested"]:
                 continue
             compute = row["compute"]
             if busy.get(compute, 0) >= capacity.get(compute, 0):
                 continue
             if self.store.update_job(row["name"], only_if_status=[S.QUEUED.value], status=S.PREPARING.value):
                 busy[compute] = busy.get(compute, 0) + 1
-                self.preparing[row["name"]] = self.pool.submit(self._prepare_and_start, row)
+                self.preparing[row["name"]] = self.pool.submit(self._prepare_and_start, row["name"])
 
     def _collect_prepared(self) -> None:
         for name, future in list(self.preparing.items()):
@@ -398,8 +413,11 @@ class Scheduler:
                 continue
             self.children[name] = child
 
-    def _prepare_and_start(self, row: dict[str, Any]) -> subprocess.Popen:
-        name, spec = row["name"], row["spec"]
+    def _prepare_and_start(self, name: str) -> subprocess.Popen:
+        row = self.store.get_job(name)
+        if row is None:
+            raise _CanceledBeforeStart()
+        spec = row["spec"]
         wd = self.layout.working_dir(name)
         shutil.rmtree(wd, ignore_errors=True)
         snapshot = self.layout.snapshot(name)
@@ -423,7 +441,7 @@ class Scheduler:
             if fresh is None or fresh["cancel_requested"]:
                 raise _CanceledBeforeStart()
             child = subprocess.Popen(
-                ["/bin/bash", "-c", WRAPPER, "azml-job", command, str(exit_file)],
+                ["/bin/bash", "-c", _with_exit_code_trap(command, exit_file)],
                 cwd=wd,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -499,6 +517,20 @@ class _CanceledBeforeStart(AzmlError):
         super().__init__("The job was canceled before it started.")
 
 
+def _with_exit_code_trap(command: str, exit_file: Path) -> str:
+    """One bash runs the command and, on its way out (also after an ``exit N`` in the command), writes
+    the exit status: a finished job's result survives a daemon that was not there to see it end."""
+    return f"trap 'printf %s \"$?\" > {shlex.quote(str(exit_file))}' EXIT\n{command}"
+
+
+def _read_exit_code(path: Path) -> int | None:
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    return int(text) if text.lstrip("-").isdigit() else None  # empty: being written right now
+
+
 def _append_log(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as fh:
@@ -518,9 +550,14 @@ def _last_line(path: Path, limit: int = 300) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m azml_jupyter.engine.daemon")
+    parser.add_argument("home", type=Path, help="the local workspace folder")
+    parser.add_argument("--lock-fd", type=int, help="an inherited, already locked engine.lock")
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s engine: %(message)s")
-    return Scheduler(Path(argv[0])).run()
+    return Scheduler(args.home).run(args.lock_fd)
 
 
 if __name__ == "__main__":

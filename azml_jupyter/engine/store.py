@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     environment TEXT,
     command TEXT,
     spec TEXT NOT NULL,
+    timeout_seconds INTEGER,
     inputs TEXT NOT NULL DEFAULT '{}',
     outputs TEXT NOT NULL DEFAULT '{}',
     created_at REAL NOT NULL,
@@ -208,10 +209,10 @@ class Store:
         sql = f"SELECT * FROM jobs WHERE {' AND '.join(where)} ORDER BY seq {order} LIMIT ?"
         return self.read(sql, params + [limit])
 
-    def jobs_in_status(self, statuses: Iterable[str]) -> list[dict[str, Any]]:
+    def jobs_in_status(self, statuses: Iterable[str], columns: str = "*") -> list[dict[str, Any]]:
         statuses = list(statuses)
         return self.read(
-            f"SELECT * FROM jobs WHERE status IN ({', '.join('?' for _ in statuses)}) ORDER BY seq", statuses
+            f"SELECT {columns} FROM jobs WHERE status IN ({', '.join('?' for _ in statuses)}) ORDER BY seq", statuses
         )
 
     # ---- computes ---------------------------------------------------------------------------------

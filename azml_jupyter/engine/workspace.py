@@ -258,6 +258,7 @@ class LocalWorkspace:
             "environment": environment,
             "command": spec["command"],
             "spec": run_spec,
+            "timeout_seconds": spec.get("timeout"),
             "inputs": _record_inputs(inputs),
             "outputs": _record_outputs(outputs),
         }
