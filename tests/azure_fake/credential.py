@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, List, Optional, Tuple
+from typing import Any
 
 import jwt
 from azure.core.credentials import AccessToken
@@ -41,7 +41,7 @@ def decode_token(token: str) -> dict:
 
 @dataclass(frozen=True)
 class TokenCall:
-    scopes: Tuple[str, ...]
+    scopes: tuple[str, ...]
     kwargs: dict
 
 
@@ -61,13 +61,13 @@ class FakeCredential:
         tenant_id: str = TENANT_ID,
         object_id: str = OBJECT_ID,
         lifetime: int = 3600,
-        fail_with: Optional[BaseException] = None,
+        fail_with: BaseException | None = None,
     ) -> None:
         self.tenant_id = tenant_id
         self.object_id = object_id
         self.lifetime = lifetime
         self.fail_with = fail_with
-        self.calls: List[TokenCall] = []
+        self.calls: list[TokenCall] = []
         self._lock = threading.Lock()
 
     @property
@@ -98,7 +98,7 @@ class FakeCredential:
 
     # azure-core >= 1.31 also knows get_token_info; the SDK only calls get_token, but a wrapper
     # under test might prefer the newer protocol.
-    def get_token_info(self, *scopes: str, options: Optional[dict] = None) -> Any:
+    def get_token_info(self, *scopes: str, options: dict | None = None) -> Any:
         from azure.core.credentials import AccessTokenInfo  # not in very old azure-core
 
         tok = self.get_token(*scopes, **(options or {}))
@@ -107,7 +107,7 @@ class FakeCredential:
     def close(self) -> None:  # TokenCredential protocol
         pass
 
-    def __enter__(self) -> "FakeCredential":
+    def __enter__(self) -> FakeCredential:
         return self
 
     def __exit__(self, *exc: Any) -> None:

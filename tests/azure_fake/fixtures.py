@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Callable, Iterator, Optional
+from collections.abc import Callable, Iterator
+from typing import Any
 
 os.environ.setdefault("AZUREML_RUN_POLLING_INTERVAL_MIN", "0")
 os.environ.setdefault("AZUREML_RUN_POLLING_INTERVAL_MAX", "0")
@@ -35,7 +36,8 @@ import pytest  # noqa: E402
 
 from .credential import FakeCredential  # noqa: E402
 from .service import FakeAzureML  # noqa: E402
-from .transport import FakeTransport, block_network as _block_network, storage_hook  # noqa: E402
+from .transport import FakeTransport, storage_hook  # noqa: E402
+from .transport import block_network as _block_network
 
 # Environment variables the SDK reads or writes process-wide; each test gets them restored.
 _SDK_ENV = ("AZUREML_CURRENT_CLOUD", "AZUREML_DEV_URL_MFE", "AZUREML_ARM_SCOPE")
@@ -92,10 +94,12 @@ def make_ml_client(
     _zero_run_polling_if_already_imported()
     from azure.ai.ml import MLClient
 
-    def make(*, credential: Optional[Any] = None, read_timeout: Optional[float] = None, **overrides: Any) -> MLClient:
+    def make(*, credential: Any | None = None, read_timeout: float | None = None, **overrides: Any) -> MLClient:
         transport = overrides.pop("transport", None)
         if transport is None:
-            transport = fake_transport if read_timeout is None else FakeTransport(fake_azureml, read_timeout=read_timeout)
+            transport = (
+                fake_transport if read_timeout is None else FakeTransport(fake_azureml, read_timeout=read_timeout)
+            )
         kwargs: dict = {
             "transport": transport,
             "polling_interval": 0,

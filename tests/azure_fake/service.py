@@ -71,7 +71,8 @@ import threading
 import urllib.parse
 import uuid
 import xml.etree.ElementTree as ET
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
+from collections.abc import Callable, Iterable
+from typing import Any
 from xml.sax.saxutils import escape as _xml_escape
 
 ARM_HOST = "management.azure.com"
@@ -100,10 +101,10 @@ FAKE_ACCOUNT_KEY = base64.b64encode(b"azml-jupyter-fake-account-key-".ljust(64, 
 class Headers(dict):
     """A case-insensitive header dict (keys kept as first written, looked up in lower case)."""
 
-    def __init__(self, items: Union[None, dict, Iterable[Tuple[str, str]]] = None) -> None:
+    def __init__(self, items: None | dict | Iterable[tuple[str, str]] = None) -> None:
         super().__init__()
-        self._keys: Dict[str, str] = {}
-        for k, v in (items.items() if isinstance(items, dict) else (items or [])):
+        self._keys: dict[str, str] = {}
+        for k, v in items.items() if isinstance(items, dict) else (items or []):
             self[k] = v
 
     def __setitem__(self, key: str, value: str) -> None:
@@ -147,8 +148,8 @@ class FakeRequest:
     headers: Headers
     body: bytes = b""
     # set by the router
-    route: Optional["Route"] = None
-    match: Optional[re.Match] = None
+    route: Route | None = None
+    match: re.Match | None = None
 
     def __post_init__(self) -> None:
         parts = urllib.parse.urlsplit(self.url)
@@ -159,7 +160,7 @@ class FakeRequest:
         self.query_items = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
         self._query_lower = {k.lower(): v for k, v in self.query_items}
 
-    def q(self, name: str, default: Optional[str] = None) -> Optional[str]:
+    def q(self, name: str, default: str | None = None) -> str | None:
         """Query parameter, case-insensitive (``$orderBy`` vs ``$orderby``)."""
         return self._query_lower.get(name.lower(), default)
 
@@ -183,14 +184,14 @@ class FakeResponse:
         return json.loads(self.body) if self.body else None
 
 
-def json_response(status: int, obj: Any, headers: Optional[dict] = None) -> FakeResponse:
+def json_response(status: int, obj: Any, headers: dict | None = None) -> FakeResponse:
     h = Headers({"Content-Type": "application/json; charset=utf-8"})
     for k, v in (headers or {}).items():
         h[k] = v
     return FakeResponse(status, h, b"" if obj is None else json.dumps(obj).encode("utf-8"))
 
 
-def arm_error(status: int, code: str, message: str, headers: Optional[dict] = None) -> FakeResponse:
+def arm_error(status: int, code: str, message: str, headers: dict | None = None) -> FakeResponse:
     """The ARM/Azure ML error envelope (``{"error": {"code", "message"}}``)."""
     return json_response(status, {"error": {"code": code, "message": message}}, headers)
 
@@ -200,10 +201,9 @@ def blob_error(status: int, code: str, message: str = "", method: str = "GET") -
     h = Headers({"x-ms-error-code": code, "Content-Type": "application/xml"})
     body = b""
     if method != "HEAD":
-        body = (
-            '<?xml version="1.0" encoding="utf-8"?><Error><Code>%s</Code><Message>%s</Message></Error>'
-            % (code, _xml_escape(message or code))
-        ).encode()
+        text = _xml_escape(message or code)
+        xml = f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{code}</Code><Message>{text}</Message></Error>'
+        body = xml.encode()
     return FakeResponse(status, h, body)
 
 
@@ -235,10 +235,10 @@ class Fault:
     kind: str  # "status" | "hang"
     status: int = 0
     times: int = 1
-    retry_after: Optional[Union[int, float]] = None
-    code: Optional[str] = None
-    message: Optional[str] = None
-    headers: Dict[str, str] = dataclasses.field(default_factory=dict)
+    retry_after: int | float | None = None
+    code: str | None = None
+    message: str | None = None
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
     hits: int = 0
 
 
@@ -247,11 +247,11 @@ class RecordedRequest:
     method: str
     url: str
     host_kind: str
-    route: Optional[str]
+    route: str | None
     status: int
     headers: Headers
     body: bytes
-    fault: Optional[str] = None
+    fault: str | None = None
     via: str = "direct"
 
     @property
@@ -296,8 +296,9 @@ class Blob:
     modified: _dt.datetime
     etag: str
     content_type: str = "application/octet-stream"
-    metadata: Dict[str, str] = dataclasses.field(default_factory=dict)
-    content_md5: Optional[str] = None  # base64; None for block-list uploads without one (like Azure)
+    metadata: dict[str, str] = dataclasses.field(default_factory=dict)
+    content_md5: str | None = None  # base64; None for block-list uploads without one (like Azure)
+    blocks: list[tuple[str, int]] = dataclasses.field(default_factory=list)  # committed (id, size)
 
 
 @dataclasses.dataclass
@@ -306,18 +307,19 @@ class JobState:
 
     name: str
     body: dict  # the ARM resource as the service returns it (status kept in sync)
-    plan: List[str]
+    plan: list[str]
     index: int = 0
-    hold_at: Optional[str] = None
-    parent: Optional[str] = None
-    node_name: Optional[str] = None  # for children: the pipeline node
-    children: List[str] = dataclasses.field(default_factory=list)
-    log_script: Dict[str, str] = dataclasses.field(default_factory=dict)
-    error: Optional[dict] = None
+    hold_at: str | None = None
+    parent: str | None = None
+    node_name: str | None = None  # for children: the pipeline node
+    children: list[str] = dataclasses.field(default_factory=list)
+    node: dict = dataclasses.field(default_factory=dict)  # for children: the node's request body
+    log_script: dict[str, str] = dataclasses.field(default_factory=dict)
+    error: dict | None = None
     gets: int = 0
-    created: Optional[_dt.datetime] = None
-    started: Optional[_dt.datetime] = None
-    ended: Optional[_dt.datetime] = None
+    created: _dt.datetime | None = None
+    started: _dt.datetime | None = None
+    ended: _dt.datetime | None = None
 
     @property
     def status(self) -> str:
@@ -358,40 +360,42 @@ class FakeAzureML:
         self.check_auth = check_auth
         # The fixture fails a test whose SDK calls hit no route; set False where that is expected.
         self.strict = True
-        self.workspace_guid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{subscription_id}/{resource_group}/{workspace_name}"))
+        self.workspace_guid = str(
+            uuid.uuid5(uuid.NAMESPACE_URL, f"{subscription_id}/{resource_group}/{workspace_name}")
+        )
         self.api_host = f"{location}{API_HOST_SUFFIX}"
 
         self._lock = threading.RLock()
         self._clock = _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc)
         self._counter = 0
 
-        self.computes: Dict[str, dict] = {}
-        self.vm_sizes: List[dict] = []
-        self.usages: List[dict] = []
-        self.datastores: Dict[str, dict] = {}
+        self.computes: dict[str, dict] = {}
+        self.vm_sizes: list[dict] = []
+        self.usages: list[dict] = []
+        self.datastores: dict[str, dict] = {}
         # (kind, name) -> {version: resource}; kind in data/codes/components/environments/models
-        self.assets: Dict[Tuple[str, str], Dict[str, dict]] = {}
-        self.asset_containers: Dict[Tuple[str, str], dict] = {}
-        self.jobs: Dict[str, JobState] = {}
-        self.operations: Dict[str, dict] = {}  # LRO id -> {"status": ..., "kind": ...}
+        self.assets: dict[tuple[str, str], dict[str, dict]] = {}
+        self.asset_containers: dict[tuple[str, str], dict] = {}
+        self.jobs: dict[str, JobState] = {}
+        self.operations: dict[str, dict] = {}  # LRO id -> {"status": ..., "kind": ...}
         # account -> container -> blob name -> Blob
-        self.blobs: Dict[str, Dict[str, Dict[str, Blob]]] = {storage_account: {}}
-        self._staged_blocks: Dict[Tuple[str, str, str], Dict[str, bytes]] = {}
+        self.blobs: dict[str, dict[str, dict[str, Blob]]] = {storage_account: {}}
+        self._staged_blocks: dict[tuple[str, str, str], dict[str, bytes]] = {}
 
-        self.requests: List[RecordedRequest] = []
-        self.unmatched: List[RecordedRequest] = []
-        self.faults: List[Fault] = []
+        self.requests: list[RecordedRequest] = []
+        self.unmatched: list[RecordedRequest] = []
+        self.faults: list[Fault] = []
         # Set to wake every request that is "hanging" (a fixture sets it at teardown).
         self.hang_release = threading.Event()
         # Back-off delays the storage clients asked for while ``storage_hook`` skipped them.
-        self.storage_sleeps: List[float] = []
+        self.storage_sleeps: list[float] = []
 
-        self.default_plan: List[str] = list(DEFAULT_PLAN)
-        self.default_hold_at: Optional[str] = None
-        self._job_config: Dict[str, dict] = {}
-        self._next_compute_failure: Optional[str] = None
+        self.default_plan: list[str] = list(DEFAULT_PLAN)
+        self.default_hold_at: str | None = None
+        self._job_config: dict[str, dict] = {}
+        self._next_compute_failure: str | None = None
 
-        self.routes: List[Route] = []
+        self.routes: list[Route] = []
         self._build_routes()
         self._seed()
 
@@ -408,13 +412,13 @@ class FakeAzureML:
     def workspace_url(self) -> str:
         return f"https://{ARM_HOST}{self.workspace_id}"
 
-    def location_url(self, location: Optional[str] = None) -> str:
+    def location_url(self, location: str | None = None) -> str:
         return (
             f"https://{ARM_HOST}/subscriptions/{self.subscription_id}/providers/{RM_PROVIDER}"
             f"/locations/{location or self.location}"
         )
 
-    def blob_account_url(self, account: Optional[str] = None) -> str:
+    def blob_account_url(self, account: str | None = None) -> str:
         return f"https://{account or self.storage_account}{BLOB_HOST_SUFFIX}"
 
     @property
@@ -539,7 +543,7 @@ class FakeAzureML:
         gpus: int = 0,
         memory_gb: float,
         low_priority_capable: bool = True,
-        price_per_hour: Optional[float] = None,
+        price_per_hour: float | None = None,
     ) -> dict:
         body = {
             "name": name,
@@ -607,7 +611,9 @@ class FakeAzureML:
             self.blobs.setdefault(account, {}).setdefault(container, {})
             return body
 
-    def add_environment(self, name: str, version: str = "1", *, image: str = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04") -> dict:
+    def add_environment(
+        self, name: str, version: str = "1", *, image: str = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04"
+    ) -> dict:
         """Seed a workspace environment version (jobs may say ``environment: azureml:name:version``)."""
         body = {"properties": {"image": image, "osType": "Linux", "isAnonymous": False, "autoRebuild": "Disabled"}}
         with self._lock:
@@ -624,10 +630,10 @@ class FakeAzureML:
         self,
         name: str,
         *,
-        plan: Optional[List[str]] = None,
-        hold_at: Optional[str] = None,
-        logs: Optional[Dict[str, str]] = None,
-        error: Optional[dict] = None,
+        plan: list[str] | None = None,
+        hold_at: str | None = None,
+        logs: dict[str, str] | None = None,
+        error: dict | None = None,
     ) -> None:
         """Set how the job called ``name`` will behave once it is submitted.
 
@@ -686,7 +692,7 @@ class FakeAzureML:
                 raise LookupError("no job was submitted to the fake")
             return max(tops, key=lambda j: j.created).name
 
-    def children_of(self, name: str) -> List[JobState]:
+    def children_of(self, name: str) -> list[JobState]:
         with self._lock:
             return [self.jobs[c] for c in self.jobs[name].children]
 
@@ -701,7 +707,7 @@ class FakeAzureML:
             data = (blob.data if blob else b"") + text.encode("utf-8")
             self.put_blob("azureml", name, data, content_type="text/plain")
 
-    def put_job_output(self, job_name: str, output_name: str, files: Dict[str, Union[bytes, str]]) -> str:
+    def put_job_output(self, job_name: str, output_name: str, files: dict[str, bytes | str]) -> str:
         """Write files of a named output where Azure ML puts them by default
         (``azureml/{job}/{output}/`` on the workspace blob store); return its azureml:// URI."""
         prefix = f"azureml/{job_name}/{output_name}/"
@@ -709,7 +715,7 @@ class FakeAzureML:
             self.put_blob(self.blobstore_container, prefix + rel, data)
         return f"azureml://datastores/workspaceblobstore/paths/{prefix}"
 
-    def put_job_artifact(self, job_name: str, rel_path: str, data: Union[bytes, str]) -> None:
+    def put_job_artifact(self, job_name: str, rel_path: str, data: bytes | str) -> None:
         """A file in the job's default artifact folder (``outputs/``, ``logs/``...)."""
         self.put_blob("azureml", f"ExperimentRun/dcid.{job_name}/{rel_path}", data)
 
@@ -719,11 +725,11 @@ class FakeAzureML:
         self,
         container: str,
         name: str,
-        data: Union[bytes, str],
+        data: bytes | str,
         *,
-        account: Optional[str] = None,
+        account: str | None = None,
         content_type: str = "application/octet-stream",
-        metadata: Optional[Dict[str, str]] = None,
+        metadata: dict[str, str] | None = None,
     ) -> Blob:
         if isinstance(data, str):
             data = data.encode("utf-8")
@@ -743,11 +749,11 @@ class FakeAzureML:
             cont[name] = blob
             return blob
 
-    def get_blob(self, container: str, name: str, *, account: Optional[str] = None) -> Blob:
+    def get_blob(self, container: str, name: str, *, account: str | None = None) -> Blob:
         with self._lock:
             return self.blobs[account or self.storage_account][container][name]
 
-    def blob_names(self, container: str, prefix: str = "", *, account: Optional[str] = None) -> List[str]:
+    def blob_names(self, container: str, prefix: str = "", *, account: str | None = None) -> list[str]:
         with self._lock:
             cont = self.blobs.get(account or self.storage_account, {}).get(container, {})
             return sorted(n for n in cont if n.startswith(prefix))
@@ -764,19 +770,19 @@ class FakeAzureML:
 
     # ---------------------------------------------------------------- faults
 
-    def route_names(self) -> List[str]:
+    def route_names(self) -> list[str]:
         return sorted({r.name for r in self.routes})
 
     def fail(
         self,
         route: str,
-        status: Union[int, str],
+        status: int | str,
         *,
         times: int = 1,
-        retry_after: Optional[Union[int, float]] = None,
-        code: Optional[str] = None,
-        message: Optional[str] = None,
-        headers: Optional[Dict[str, str]] = None,
+        retry_after: int | float | None = None,
+        code: str | None = None,
+        message: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Fault:
         """Make the next ``times`` calls of ``route`` fail.
 
@@ -809,7 +815,7 @@ class FakeAzureML:
         with self._lock:
             self.faults.clear()
 
-    def _take_fault(self, route: str) -> Optional[Fault]:
+    def _take_fault(self, route: str) -> Fault | None:
         for fault in self.faults:
             if fault.route == route and fault.hits < fault.times:
                 fault.hits += 1
@@ -833,7 +839,7 @@ class FakeAzureML:
 
     # ---------------------------------------------------------------- dispatch
 
-    def host_kind(self, host: str) -> Optional[str]:
+    def host_kind(self, host: str) -> str | None:
         host = host.lower()
         if host == ARM_HOST:
             return "arm"
@@ -847,10 +853,12 @@ class FakeAzureML:
         return self.host_kind(host) is not None
 
     def handle(
-        self, method: str, url: str, headers: Union[dict, Headers], body: bytes = b"", *, via: str = "direct"
+        self, method: str, url: str, headers: dict | Headers, body: bytes = b"", *, via: str = "direct"
     ) -> FakeResponse:
         """Answer one HTTP request (the transports call this; ``via`` says which hook it came through)."""
-        req = FakeRequest(method.upper(), url, headers if isinstance(headers, Headers) else Headers(headers), body or b"")
+        req = FakeRequest(
+            method.upper(), url, headers if isinstance(headers, Headers) else Headers(headers), body or b""
+        )
         kind = self.host_kind(req.host)
         with self._lock:
             route = self._match(req, kind)
@@ -886,7 +894,7 @@ class FakeAzureML:
                 self.unmatched.append(rec)
             return resp
 
-    def _match(self, req: FakeRequest, kind: Optional[str]) -> Optional[Route]:
+    def _match(self, req: FakeRequest, kind: str | None) -> Route | None:
         for route in self.routes:
             if route.host_kind != kind or route.method != req.method:
                 continue
@@ -896,7 +904,7 @@ class FakeAzureML:
                 return route
         return None
 
-    def _check_auth(self, req: FakeRequest, kind: Optional[str]) -> Optional[FakeResponse]:
+    def _check_auth(self, req: FakeRequest, kind: str | None) -> FakeResponse | None:
         if not self.check_auth:
             return None
         if kind == "blob":
@@ -920,12 +928,12 @@ class FakeAzureML:
                 return arm_error(401, "InvalidAuthenticationTokenAudience", f"wrong audience {claims.get('aud')!r}")
         return None
 
-    def count(self, route: str, *, status: Optional[int] = None) -> int:
+    def count(self, route: str, *, status: int | None = None) -> int:
         """How many requests a route received (optionally only those answered with ``status``)."""
         with self._lock:
             return sum(1 for r in self.requests if r.route == route and (status is None or r.status == status))
 
-    def requests_for(self, route: str) -> List[RecordedRequest]:
+    def requests_for(self, route: str) -> list[RecordedRequest]:
         with self._lock:
             return [r for r in self.requests if r.route == route]
 
@@ -948,13 +956,43 @@ class FakeAzureML:
             # --- datastores
             ("datastore.list", "GET", arm, _WS + r"/datastores", self._datastore_list),
             ("datastore.get", "GET", arm, _WS + r"/datastores/(?P<name>[^/]+)", self._datastore_get),
-            ("datastore.secrets", "POST", arm, _WS + r"/datastores/(?P<name>[^/]+)/listSecrets", self._datastore_secrets),
+            (
+                "datastore.secrets",
+                "POST",
+                arm,
+                _WS + r"/datastores/(?P<name>[^/]+)/listSecrets",
+                self._datastore_secrets,
+            ),
             # --- versioned assets: data, codes, components, environments, models
             ("asset.containers", "GET", arm, _WS + rf"/(?P<kind>{_ASSET_KINDS})", self._asset_container_list),
-            ("asset.container", "GET", arm, _WS + rf"/(?P<kind>{_ASSET_KINDS})/(?P<name>[^/]+)", self._asset_container_get),
-            ("asset.versions", "GET", arm, _WS + rf"/(?P<kind>{_ASSET_KINDS})/(?P<name>[^/]+)/versions", self._asset_version_list),
-            ("asset.get", "GET", arm, _WS + rf"/(?P<kind>{_ASSET_KINDS})/(?P<name>[^/]+)/versions/(?P<version>[^/]+)", self._asset_get),
-            ("asset.put", "PUT", arm, _WS + rf"/(?P<kind>{_ASSET_KINDS})/(?P<name>[^/]+)/versions/(?P<version>[^/]+)", self._asset_put),
+            (
+                "asset.container",
+                "GET",
+                arm,
+                _WS + rf"/(?P<kind>{_ASSET_KINDS})/(?P<name>[^/]+)",
+                self._asset_container_get,
+            ),
+            (
+                "asset.versions",
+                "GET",
+                arm,
+                _WS + rf"/(?P<kind>{_ASSET_KINDS})/(?P<name>[^/]+)/versions",
+                self._asset_version_list,
+            ),
+            (
+                "asset.get",
+                "GET",
+                arm,
+                _WS + rf"/(?P<kind>{_ASSET_KINDS})/(?P<name>[^/]+)/versions/(?P<version>[^/]+)",
+                self._asset_get,
+            ),
+            (
+                "asset.put",
+                "PUT",
+                arm,
+                _WS + rf"/(?P<kind>{_ASSET_KINDS})/(?P<name>[^/]+)/versions/(?P<version>[^/]+)",
+                self._asset_put,
+            ),
             (
                 "asset.pending_upload",
                 "POST",
@@ -967,13 +1005,43 @@ class FakeAzureML:
             ("jobs.get", "GET", arm, _WS + r"/jobs/(?P<name>[^/]+)", self._job_get),
             ("jobs.put", "PUT", arm, _WS + r"/jobs/(?P<name>[^/]+)", self._job_put),
             ("jobs.cancel", "POST", arm, _WS + r"/jobs/(?P<name>[^/]+)/cancel", self._job_cancel),
-            ("jobs.operation", "GET", arm, _LOC + r"/mfeOperation(?:Results|sStatus)/(?P<op>[^/]+)", self._mfe_operation),
+            (
+                "jobs.operation",
+                "GET",
+                arm,
+                _LOC + r"/mfeOperation(?:Results|sStatus)/(?P<op>[^/]+)",
+                self._mfe_operation,
+            ),
             # --- run history (API host)
-            ("runs.get", "GET", api, r"/history/v1\.0" + _WS + r"(?:/experiments/[^/]+|/experimentids/[^/]+)?/runs/(?P<run>[^/]+)", self._run_get),
-            ("runs.details", "GET", api, r"/history/v1\.0" + _WS + r"(?:/experiments/[^/]+|/experimentids/[^/]+)?/runs/(?P<run>[^/]+)/details", self._run_details),
-            ("runs.children", "GET", api, r"/history/v1\.0" + _WS + r"(?:/experiments/[^/]+|/experimentids/[^/]+)?/runs/(?P<run>[^/]+)/children", self._run_children),
+            (
+                "runs.get",
+                "GET",
+                api,
+                r"/history/v1\.0" + _WS + r"(?:/experiments/[^/]+|/experimentids/[^/]+)?/runs/(?P<run>[^/]+)",
+                self._run_get,
+            ),
+            (
+                "runs.details",
+                "GET",
+                api,
+                r"/history/v1\.0" + _WS + r"(?:/experiments/[^/]+|/experimentids/[^/]+)?/runs/(?P<run>[^/]+)/details",
+                self._run_details,
+            ),
+            (
+                "runs.children",
+                "GET",
+                api,
+                r"/history/v1\.0" + _WS + r"(?:/experiments/[^/]+|/experimentids/[^/]+)?/runs/(?P<run>[^/]+)/children",
+                self._run_children,
+            ),
             ("runs.rundata", "POST", api, r"/history/v1\.0" + _WS + r"/rundata", self._run_data),
-            ("data.resolve_uris", "POST", api, r"/data/v1\.0" + _WS + r"/dataversion/batchGetResolvedUris", self._resolve_uris),
+            (
+                "data.resolve_uris",
+                "POST",
+                api,
+                r"/data/v1\.0" + _WS + r"/dataversion/batchGetResolvedUris",
+                self._resolve_uris,
+            ),
             # --- blob storage
             ("blob.container_create", "PUT", blob, r"/(?P<container>[^/]+)/?", self._container_put),
             ("blob.container_get", "GET", blob, r"/(?P<container>[^/]+)/?", self._container_get),
@@ -987,7 +1055,7 @@ class FakeAzureML:
 
     # ---------------------------------------------------------------- workspace
 
-    def _check_workspace(self, req: FakeRequest) -> Optional[FakeResponse]:
+    def _check_workspace(self, req: FakeRequest) -> FakeResponse | None:
         if (req.group("sub"), req.group("rg").lower(), req.group("ws").lower()) != (
             self.subscription_id,
             self.resource_group.lower(),
@@ -1129,7 +1197,12 @@ class FakeAzureML:
             self.computes[op["target"]]["properties"]["provisioningState"] = op["final"]
         if op["kind"] == "compute-delete":
             self.computes.pop(op["target"], None)
-        body = {"name": req.group("op"), "status": op["final"], "startTime": _iso(self._clock), "endTime": _iso(self._clock)}
+        body = {
+            "name": req.group("op"),
+            "status": op["final"],
+            "startTime": _iso(self._clock),
+            "endTime": _iso(self._clock),
+        }
         if op["final"] == "Failed":
             body["error"] = {"code": "ComputeProvisioningFailed", "message": op.get("message", "failed in the fake")}
         return json_response(200, body)
@@ -1177,14 +1250,6 @@ class FakeAzureML:
         return json_response(200, {"secretsType": "Sas", "sasToken": "?" + self._sas("c")})
 
     # ---------------------------------------------------------------- assets
-
-    _ASSET_TYPES = {
-        "data": "data",
-        "codes": "codes",
-        "components": "components",
-        "environments": "environments",
-        "models": "models",
-    }
 
     def _store_asset(self, kind: str, name: str, version: str, payload: dict) -> dict:
         ts = self._tick()
@@ -1246,7 +1311,9 @@ class FakeAzureML:
         versions = list(self.assets.get((kind, name), {}).values())
         want_hash = req.q("hash")
         if want_hash:
-            versions = [v for v in versions if (v["properties"].get("properties") or {}).get("hash_sha256") == want_hash]
+            versions = [
+                v for v in versions if (v["properties"].get("properties") or {}).get("hash_sha256") == want_hash
+            ]
         order = (req.q("$orderBy") or "createdtime desc").lower()
         versions.sort(key=lambda v: v["systemData"]["createdAt"], reverse=order.endswith("desc"))
         top = req.q("$top")
@@ -1305,7 +1372,7 @@ class FakeAzureML:
 
     # ---------------------------------------------------------------- jobs
 
-    def _new_job_state(self, name: str, body: dict, parent: Optional[str] = None) -> JobState:
+    def _new_job_state(self, name: str, body: dict, parent: str | None = None) -> JobState:
         cfg = self._job_config.pop(name, {})
         job = JobState(
             name=name,
@@ -1343,7 +1410,10 @@ class FakeAzureML:
         props.setdefault("tags", {})
         studio = f"https://ml.azure.com/runs/{name}?wsid={self.workspace_id}"
         props["services"] = {
-            "Tracking": {"jobServiceType": "Tracking", "endpoint": f"azureml://{self.api_host}/mlflow/v1.0{self.workspace_id}"},
+            "Tracking": {
+                "jobServiceType": "Tracking",
+                "endpoint": f"azureml://{self.api_host}/mlflow/v1.0{self.workspace_id}",
+            },
             "Studio": {"jobServiceType": "Studio", "endpoint": studio},
         }
         outputs = props.get("outputs") or {}
@@ -1357,7 +1427,12 @@ class FakeAzureML:
                 },
             )
         for out_name, out in outputs.items():
-            if isinstance(out, dict) and out_name != "default" and out.get("jobOutputType") in ("uri_folder", "uri_file", "mltable") and not out.get("uri"):
+            if (
+                isinstance(out, dict)
+                and out_name != "default"
+                and out.get("jobOutputType") in ("uri_folder", "uri_file", "mltable")
+                and not out.get("uri")
+            ):
                 out["uri"] = f"azureml://datastores/workspaceblobstore/paths/azureml/{name}/{out_name}/"
         if outputs:
             props["outputs"] = outputs
@@ -1383,7 +1458,7 @@ class FakeAzureML:
                     node_name=node_name,
                     created=self._tick(),
                 )
-                child.node = node  # type: ignore[attr-defined]
+                child.node = node
                 self.jobs[child_name] = child
                 job.children.append(child_name)
         self._entered_status(job)
@@ -1455,7 +1530,9 @@ class FakeAzureML:
         page = jobs[start : start + size]
         out: dict = {"value": [self._job_view(j) for j in page]}
         if start + size < len(jobs):
-            params = [(k, v) for k, v in req.query_items if k.lower() != "$skiptoken"] + [("$skipToken", str(start + size))]
+            params = [(k, v) for k, v in req.query_items if k.lower() != "$skiptoken"] + [
+                ("$skipToken", str(start + size))
+            ]
             out["nextLink"] = f"https://{ARM_HOST}{req.raw_path}?{urllib.parse.urlencode(params)}"
         return json_response(200, out)
 
@@ -1489,9 +1566,11 @@ class FakeAzureML:
         parent = self.jobs[job.parent] if job.parent else None
         root = parent or job
         compute_id = props.get("computeId") or ""
-        node = getattr(job, "node", None) or {}
+        node = job.node
         if not compute_id and parent is not None:
-            compute_id = node.get("computeId") or (parent.body["properties"].get("settings") or {}).get("default_compute") or ""
+            compute_id = (
+                node.get("computeId") or (parent.body["properties"].get("settings") or {}).get("default_compute") or ""
+            )
         target = compute_id.rsplit("/", 1)[-1] if compute_id else None
         return {
             "runId": job.name,
@@ -1519,7 +1598,7 @@ class FakeAzureML:
             "outputDatasets": [],
         }
 
-    def _run_lookup(self, req: FakeRequest) -> Tuple[Optional[JobState], Optional[FakeResponse]]:
+    def _run_lookup(self, req: FakeRequest) -> tuple[JobState | None, FakeResponse | None]:
         err = self._check_workspace(req)
         if err:
             return None, err
@@ -1532,7 +1611,7 @@ class FakeAzureML:
         job, err = self._run_lookup(req)
         return err or json_response(200, self._run_body(job))
 
-    def log_files(self, job_name: str) -> Dict[str, str]:
+    def log_files(self, job_name: str) -> dict[str, str]:
         """``logFiles`` of the run: every blob under its run folder's log directories, as SAS URLs."""
         prefix = f"ExperimentRun/dcid.{job_name}/"
         out = {}
@@ -1582,7 +1661,7 @@ class FakeAzureML:
         runs = [self._run_body(self.jobs[c]) for c in job.children]
         return json_response(200, {"value": runs, "continuationToken": None, "nextLink": None})
 
-    def _named_outputs(self, job: JobState) -> Dict[str, dict]:
+    def _named_outputs(self, job: JobState) -> dict[str, dict]:
         outs = ((job.body.get("properties") or {}).get("outputs")) or {}
         return {k: v for k, v in outs.items() if k != "default" and isinstance(v, dict) and v.get("uri")}
 
@@ -1599,7 +1678,10 @@ class FakeAzureML:
         run["outputs"] = {
             # Run history spells data types "UriFolder"/"UriFile"/"MLTable" (what azure-ai-ml 1.28
             # matches; 1.35 matches "uri_folder" here, so it falls back to probing the datastore).
-            out_name: {"assetId": self._output_asset_id(job.name, out_name), "type": _RUN_HISTORY_TYPES.get(out["jobOutputType"], out["jobOutputType"])}
+            out_name: {
+                "assetId": self._output_asset_id(job.name, out_name),
+                "type": _RUN_HISTORY_TYPES.get(out["jobOutputType"], out["jobOutputType"]),
+            }
             for out_name, out in self._named_outputs(job).items()
         }
         return json_response(200, {"runMetadata": run, "runDefinition": None, "jobSpecification": None})
@@ -1619,13 +1701,16 @@ class FakeAzureML:
                 if asset_id in wanted:
                     uri = out["uri"]
                     if uri.startswith("azureml://datastores/"):
-                        uri = f"azureml://subscriptions/{self.subscription_id}/resourcegroups/{self.resource_group}/workspaces/{self.workspace_name}/" + uri[len("azureml://") :]
+                        uri = (
+                            f"azureml://subscriptions/{self.subscription_id}/resourcegroups/{self.resource_group}/workspaces/{self.workspace_name}/"
+                            + uri[len("azureml://") :]
+                        )
                     values[asset_id] = {"uri": uri, "type": out["jobOutputType"]}
         return json_response(200, {"values": values})
 
     # ---------------------------------------------------------------- blob service
 
-    def _account(self, req: FakeRequest) -> Dict[str, Dict[str, Blob]]:
+    def _account(self, req: FakeRequest) -> dict[str, dict[str, Blob]]:
         return self.blobs[req.host[: -len(BLOB_HOST_SUFFIX)]]
 
     def _blob_headers(self, blob: Blob) -> Headers:
@@ -1652,7 +1737,9 @@ class FakeAzureML:
 
     def _container_put(self, req: FakeRequest) -> FakeResponse:
         if req.q("restype") != "container":
-            return blob_error(400, "UnsupportedInFake", "only container create is supported at the account level", req.method)
+            return blob_error(
+                400, "UnsupportedInFake", "only container create is supported at the account level", req.method
+            )
         account = self._account(req)
         container = req.group("container")
         if req.q("comp") == "metadata":
@@ -1662,7 +1749,9 @@ class FakeAzureML:
         if container in account:
             return blob_error(409, "ContainerAlreadyExists", "The specified container already exists.", req.method)
         account[container] = {}
-        return FakeResponse(201, Headers({"ETag": f'"0x{self._next_id()[-16:].upper()}"', "Last-Modified": _http_date(self._tick())}))
+        return FakeResponse(
+            201, Headers({"ETag": f'"0x{self._next_id()[-16:].upper()}"', "Last-Modified": _http_date(self._tick())})
+        )
 
     def _container_get(self, req: FakeRequest) -> FakeResponse:
         account = self._account(req)
@@ -1687,13 +1776,13 @@ class FakeAzureML:
             ),
         )
 
-    def _list_blobs(self, req: FakeRequest, container: str, blobs: Dict[str, Blob]) -> FakeResponse:
+    def _list_blobs(self, req: FakeRequest, container: str, blobs: dict[str, Blob]) -> FakeResponse:
         prefix = req.q("prefix") or ""
         delimiter = req.q("delimiter")
         marker = req.q("marker") or ""
         max_results = int(req.q("maxresults") or 5000)
         include = set((req.q("include") or "").split(","))
-        entries: List[Tuple[str, Optional[Blob]]] = []
+        entries: list[tuple[str, Blob | None]] = []
         seen_prefixes = set()
         for name in sorted(blobs):
             if not name.startswith(prefix):
@@ -1724,7 +1813,11 @@ class FakeAzureML:
                 continue
             meta = ""
             if "metadata" in include:
-                meta = "<Metadata>" + "".join(f"<{k}>{_xml_escape(v)}</{k}>" for k, v in blob.metadata.items()) + "</Metadata>"
+                meta = (
+                    "<Metadata>"
+                    + "".join(f"<{k}>{_xml_escape(v)}</{k}>" for k, v in blob.metadata.items())
+                    + "</Metadata>"
+                )
             md5 = f"<Content-MD5>{blob.content_md5}</Content-MD5>" if blob.content_md5 else "<Content-MD5 />"
             parts.append(
                 f"<Blob><Name>{_xml_escape(name)}</Name><Properties>"
@@ -1733,7 +1826,8 @@ class FakeAzureML:
                 f"<Etag>{blob.etag.strip(chr(34))}</Etag>"
                 f"<Content-Length>{len(blob.data)}</Content-Length>"
                 f"<Content-Type>{_xml_escape(blob.content_type)}</Content-Type>"
-                f"<Content-Encoding /><Content-Language /><Content-CRC64 />{md5}<Cache-Control /><Content-Disposition />"
+                f"<Content-Encoding /><Content-Language /><Content-CRC64 />{md5}"
+                "<Cache-Control /><Content-Disposition />"
                 "<BlobType>BlockBlob</BlobType><AccessTier>Hot</AccessTier><AccessTierInferred>true</AccessTierInferred>"
                 "<LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState>"
                 "<ServerEncrypted>true</ServerEncrypted>"
@@ -1744,7 +1838,7 @@ class FakeAzureML:
         parts.append("</EnumerationResults>")
         return FakeResponse(200, Headers({"Content-Type": "application/xml"}), "".join(parts).encode("utf-8"))
 
-    def _find_blob(self, req: FakeRequest) -> Tuple[Optional[Blob], Optional[FakeResponse]]:
+    def _find_blob(self, req: FakeRequest) -> tuple[Blob | None, FakeResponse | None]:
         account = self._account(req)
         container = req.group("container")
         if container not in account:
@@ -1763,14 +1857,14 @@ class FakeAzureML:
         return FakeResponse(200, h)
 
     def _blob_get(self, req: FakeRequest) -> FakeResponse:
+        comp = req.q("comp")
+        if comp == "blocklist":  # answered for uncommitted-only blobs too, like Azure
+            return self._block_list_get(req)
         blob, err = self._find_blob(req)
         if err:
             return err
-        comp = req.q("comp")
         if comp == "metadata":
             return FakeResponse(200, self._blob_headers(blob))
-        if comp == "blocklist":
-            return self._block_list_get(req, blob)
         if comp or req.q("restype"):
             return blob_error(400, "UnsupportedInFake", f"comp={comp} is not supported by the fake", req.method)
         size = len(blob.data)
@@ -1785,7 +1879,9 @@ class FakeAzureML:
         start = int(m.group(1))
         end = int(m.group(2)) if m.group(2) else size - 1
         if start >= size:
-            resp = blob_error(416, "InvalidRange", "The range specified is invalid for the current size of the resource.", req.method)
+            resp = blob_error(
+                416, "InvalidRange", "The range specified is invalid for the current size of the resource.", req.method
+            )
             resp.headers["Content-Range"] = f"bytes */{size}"
             return resp
         end = min(end, size - 1)
@@ -1799,9 +1895,34 @@ class FakeAzureML:
             del h["Content-MD5"]
         return FakeResponse(206, h, chunk)
 
-    def _block_list_get(self, req: FakeRequest, blob: Blob) -> FakeResponse:
-        xml = '<?xml version="1.0" encoding="utf-8"?><BlockList><CommittedBlocks /><UncommittedBlocks /></BlockList>'
-        return FakeResponse(200, Headers({"Content-Type": "application/xml"}), xml.encode())
+    def _block_list_get(self, req: FakeRequest) -> FakeResponse:
+        """Get Block List: committed blocks of the blob and/or blocks staged but not committed."""
+        account = self._account(req)
+        container, name = req.group("container"), req.group("blob")
+        if container not in account:
+            return blob_error(404, "ContainerNotFound", "The specified container does not exist.", req.method)
+        blob = account[container].get(name)
+        staged = self._staged_blocks.get((req.host, container, name), {})
+        if blob is None and not staged:
+            return blob_error(404, "BlobNotFound", "The specified blob does not exist.", req.method)
+        kind = (req.q("blocklisttype") or "committed").lower()
+
+        def section(tag: str, blocks: list[tuple[str, int]]) -> str:
+            inner = "".join(f"<Block><Name>{_xml_escape(i)}</Name><Size>{n}</Size></Block>" for i, n in blocks)
+            return f"<{tag}>{inner}</{tag}>" if inner else f"<{tag} />"
+
+        parts = ['<?xml version="1.0" encoding="utf-8"?><BlockList>']
+        if kind in ("committed", "all"):
+            parts.append(section("CommittedBlocks", blob.blocks if blob else []))
+        if kind in ("uncommitted", "all"):
+            parts.append(section("UncommittedBlocks", [(i, len(d)) for i, d in staged.items()]))
+        parts.append("</BlockList>")
+        h = Headers({"Content-Type": "application/xml"})
+        if blob is not None:
+            h["ETag"] = blob.etag
+            h["Last-Modified"] = _http_date(blob.modified)
+            h["x-ms-blob-content-length"] = str(len(blob.data))
+        return FakeResponse(200, h, "".join(parts).encode("utf-8"))
 
     def _blob_put(self, req: FakeRequest) -> FakeResponse:
         account = self._account(req)
@@ -1814,7 +1935,9 @@ class FakeAzureML:
         if md5_header and comp in (None, "block"):
             actual = base64.b64encode(hashlib.md5(req.body).digest()).decode()
             if actual != md5_header:
-                return blob_error(400, "Md5Mismatch", "The MD5 value specified in the request did not match.", req.method)
+                return blob_error(
+                    400, "Md5Mismatch", "The MD5 value specified in the request did not match.", req.method
+                )
         existing = blobs.get(name)
         if comp is None:
             if req.headers.get("x-ms-copy-source"):
@@ -1844,13 +1967,29 @@ class FakeAzureML:
             if cond:
                 return cond
             staged = self._staged_blocks.get((req.host, container, name), {})
-            root = ET.fromstring(req.body.decode("utf-8"))
-            data = b""
-            for el in root:
-                block = staged.get(el.text or "")
+            committed: dict[str, bytes] = {}
+            if existing is not None:
+                offset = 0
+                for block_id, size in existing.blocks:
+                    committed[block_id] = existing.data[offset : offset + size]
+                    offset += size
+            chunks: list[bytes] = []
+            ids: list[tuple[str, int]] = []
+            for el in ET.fromstring(req.body.decode("utf-8")):
+                block_id = el.text or ""
+                if el.tag == "Committed":
+                    block = committed.get(block_id)
+                elif el.tag == "Uncommitted":
+                    block = staged.get(block_id)
+                else:  # Latest: the staged version if there is one, else the committed one
+                    block = staged.get(block_id, committed.get(block_id))
                 if block is None:
-                    return blob_error(400, "InvalidBlockList", f"block {el.text} was not staged", req.method)
-                data += block
+                    return blob_error(
+                        400, "InvalidBlockList", f"block {block_id} is not in the {el.tag} list", req.method
+                    )
+                chunks.append(block)
+                ids.append((block_id, len(block)))
+            data = b"".join(chunks)
             blob = self.put_blob(
                 container,
                 name,
@@ -1861,6 +2000,7 @@ class FakeAzureML:
             )
             # Like Azure: no Content-MD5 for a block list unless the client sets one.
             blob.content_md5 = req.headers.get("x-ms-blob-content-md5")
+            blob.blocks = ids
             self._staged_blocks.pop((req.host, container, name), None)
             return self._blob_written(blob, 201)
         if existing is None:
@@ -1879,17 +2019,22 @@ class FakeAzureML:
         return blob_error(400, "UnsupportedInFake", f"comp={comp} is not supported by the fake", req.method)
 
     @staticmethod
-    def _meta_headers(req: FakeRequest) -> Dict[str, str]:
+    def _meta_headers(req: FakeRequest) -> dict[str, str]:
         return {k[len("x-ms-meta-") :]: v for k, v in req.headers.items() if k.lower().startswith("x-ms-meta-")}
 
     @staticmethod
-    def _check_conditions(req: FakeRequest, existing: Optional[Blob]) -> Optional[FakeResponse]:
+    def _check_conditions(req: FakeRequest, existing: Blob | None) -> FakeResponse | None:
         inm = req.headers.get("If-None-Match")
         if inm == "*" and existing is not None:
             return blob_error(409, "BlobAlreadyExists", "The specified blob already exists.", req.method)
         im = req.headers.get("If-Match")
         if im and (existing is None or (im != "*" and im != existing.etag)):
-            return blob_error(412, "ConditionNotMet", "The condition specified using HTTP conditional header(s) is not met.", req.method)
+            return blob_error(
+                412,
+                "ConditionNotMet",
+                "The condition specified using HTTP conditional header(s) is not met.",
+                req.method,
+            )
         return None
 
     def _blob_written(self, blob: Blob, status: int, request_md5: bool = False) -> FakeResponse:

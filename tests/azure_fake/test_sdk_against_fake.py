@@ -110,7 +110,9 @@ def test_compute_create_that_fails_raises(ml_client, fake_azureml):
 
     fake_azureml.fail_next_compute_provisioning("Quota exceeded for family NCSv3")
     with pytest.raises(HttpResponseError):
-        ml_client.compute.begin_create_or_update(AmlCompute(name="big", size="Standard_NC6s_v3", max_instances=50)).result()
+        ml_client.compute.begin_create_or_update(
+            AmlCompute(name="big", size="Standard_NC6s_v3", max_instances=50)
+        ).result()
     assert fake_azureml.computes["big"]["properties"]["provisioningState"] == "Failed"
 
 
@@ -211,7 +213,9 @@ def test_data_versions_and_latest(ml_client, fake_azureml):
     from azure.ai.ml.entities import Data
 
     for v in ("1", "2", "3"):
-        ml_client.data.create_or_update(Data(name="sales", version=v, path=f"https://example.com/sales/{v}/", type="uri_folder"))
+        ml_client.data.create_or_update(
+            Data(name="sales", version=v, path=f"https://example.com/sales/{v}/", type="uri_folder")
+        )
     latest = ml_client.data.get("sales", label="latest")
     assert latest.version == "3"
     assert sorted(d.version for d in ml_client.data.list(name="sales")) == ["1", "2", "3"]
@@ -244,7 +248,7 @@ def write_command_job(tmp_path: Path, *, name: str = "") -> Path:
         textwrap.dedent(
             f"""
             $schema: https://azuremlschemas.azureedge.net/latest/commandJob.schema.json
-            {f'name: {name}' if name else ''}
+            {f"name: {name}" if name else ""}
             command: python train.py --out ${{{{outputs.model}}}}
             code: ./src
             environment: azureml:sklearn:1
@@ -342,7 +346,9 @@ def test_status_moves_one_step_per_get(ml_client, seeded):
 
 
 def test_plan_can_end_failed_with_an_error(ml_client, seeded):
-    seeded.configure_job("doomed", plan=["Starting", "Running", "Failed"], error={"code": "UserError", "message": "boom"})
+    seeded.configure_job(
+        "doomed", plan=["Starting", "Running", "Failed"], error={"code": "UserError", "message": "boom"}
+    )
     submit_simple(ml_client, "doomed")
     assert [value(ml_client.jobs.get("doomed").status) for _ in range(2)] == ["Running", "Failed"]
     details = ml_client.jobs._runs_operations.get_run_details("doomed")
@@ -755,7 +761,13 @@ def test_sdk_request_to_an_unknown_storage_account_fails_fast(ml_client, fake_az
     while e is not None:
         chain.append(e)
         e = e.__cause__ or e.__context__
-    assert any(isinstance(x, NetworkBlocked) or "NetworkBlocked" in str(x) or "not loopback" in str(x) or "only loopback" in str(x) for x in chain)
+    assert any(
+        isinstance(x, NetworkBlocked)
+        or "NetworkBlocked" in str(x)
+        or "not loopback" in str(x)
+        or "only loopback" in str(x)
+        for x in chain
+    )
     assert reached == []  # blocked at name resolution, before any connect
     assert fake_azureml.storage_sleeps == []  # no retry back-off at all
 
@@ -795,5 +807,23 @@ def test_blob_service_basics(fake_azureml):
 
     with pytest.raises(ResourceExistsError):
         container.upload_blob("dir/a.txt", b"again", overwrite=False)
+    # Resumable uploads: staged blocks are listed before commit, and a commit may mix them with
+    # blocks already committed.
+    from azure.storage.blob import BlobBlock
+
+    partial = container.get_blob_client("resumable.bin")
+    partial.stage_block("YmxvY2stMDAx", b"first-")
+    partial.stage_block("YmxvY2stMDAy", b"second")
+    committed, uncommitted = partial.get_block_list("all")
+    assert committed == [] and [b.id for b in uncommitted] == ["YmxvY2stMDAx", "YmxvY2stMDAy"]
+    partial.commit_block_list([BlobBlock("YmxvY2stMDAx"), BlobBlock("YmxvY2stMDAy")])
+    partial.stage_block("YmxvY2stMDAz", b"+third")
+    partial.commit_block_list([BlobBlock("YmxvY2stMDAx"), BlobBlock("YmxvY2stMDAz")])
+    assert partial.download_blob().readall() == b"first-+third"
+    assert [(b.id, b.size) for b in partial.get_block_list("committed")[0]] == [
+        ("YmxvY2stMDAx", 6),
+        ("YmxvY2stMDAz", 6),
+    ]
+
     container.delete_blob("dir/a.txt")
-    assert [b.name for b in container.list_blobs()] == ["big.bin", "dir/b.txt"]
+    assert [b.name for b in container.list_blobs()] == ["big.bin", "dir/b.txt", "resumable.bin"]

@@ -39,14 +39,14 @@ import ipaddress
 import socket
 import threading
 import urllib.parse
-from typing import Any, Iterator, List
+from collections.abc import Iterator
+from typing import Any
 
 import requests
+from azure.core.pipeline.transport import HttpTransport, RequestsTransport
 from requests.adapters import HTTPAdapter
 from urllib3 import HTTPResponse
 from urllib3._collections import HTTPHeaderDict
-
-from azure.core.pipeline.transport import HttpTransport, RequestsTransport
 
 from .service import FakeAzureML
 
@@ -156,8 +156,10 @@ class FakeTransport(RequestsTransport):
     def __init__(self, service: FakeAzureML, *, real_sleep: bool = False, **kwargs: Any) -> None:
         self.service = service
         self.real_sleep = real_sleep
-        self.sleeps: List[float] = []
-        super().__init__(session=_FakeSession(FakeServiceAdapter(service, via="transport")), session_owner=False, **kwargs)
+        self.sleeps: list[float] = []
+        super().__init__(
+            session=_FakeSession(FakeServiceAdapter(service, via="transport")), session_owner=False, **kwargs
+        )
 
     def sleep(self, duration: float) -> None:
         self.sleeps.append(duration)

@@ -28,8 +28,8 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Optional
 
 import pytest
 
@@ -121,7 +121,7 @@ def _stop(proc: subprocess.Popen) -> None:
             continue
 
 
-def start_azurite(location: Path, *, binary: Optional[Path] = None, host: str = "127.0.0.1", attempts: int = 3):
+def start_azurite(location: Path, *, binary: Path | None = None, host: str = "127.0.0.1", attempts: int = 3):
     """Start azurite-blob; return ``(AzuriteBlob, Popen)``. The caller must ``_stop`` the process."""
     binary = binary or find_azurite_binary()
     location.mkdir(parents=True, exist_ok=True)
@@ -133,9 +133,12 @@ def start_azurite(location: Path, *, binary: Optional[Path] = None, host: str = 
             proc = subprocess.Popen(
                 [
                     str(binary),
-                    "--blobHost", host,
-                    "--blobPort", str(port),
-                    "--location", str(location),
+                    "--blobHost",
+                    host,
+                    "--blobPort",
+                    str(port),
+                    "--location",
+                    str(location),
                     "--skipApiVersionCheck",
                     "--loose",
                     "--disableTelemetry",
