@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,9 +46,9 @@ class LocalBackend:
         return [local_vm_size()]
 
     def list_usage(self) -> list[Usage]:
-        busy = sum(c.current_nodes for c in self.workspace_engine.list_computes())
-        cpus = os.cpu_count() or 1
-        return [Usage(family="local", current=busy, limit=cpus, unit="Count", label="Local job slots in use (CPUs)")]
+        from ..sizing.local_sizes import local_usage
+
+        return local_usage()
 
     def create_or_update_compute(self, request: ComputeRequest) -> Operation:
         # Local clusters change at once; it is still an operation, so callers treat both backends alike.
