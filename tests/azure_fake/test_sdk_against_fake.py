@@ -372,6 +372,24 @@ def test_default_plan_applies_to_generated_names(ml_client, seeded):
     assert value(ml_client.jobs.get(job.name).status) == "Failed"
 
 
+def test_usage_example(ml_client, fake_azureml):
+    """The example given to other engineers: seed, submit, advance, read the log."""
+    from azure.ai.ml import command
+
+    fake_azureml.add_compute("cpu-cluster", max_nodes=2)
+    fake_azureml.add_environment("sklearn", "1")
+    fake_azureml.configure_job("demo", logs={"Running": "epoch 1\n"})
+    ml_client.jobs.create_or_update(
+        command(name="demo", command="python train.py", environment="azureml:sklearn:1", compute="cpu-cluster")
+    )
+    assert fake_azureml.advance_job("demo") == "Queued"  # same step a jobs.get takes
+    assert value(ml_client.jobs.get("demo").status) == "Running"
+    url = ml_client.jobs._runs_operations.get_run_details("demo").log_files["user_logs/std_log.txt"]
+    assert ml_client.jobs._requests_pipeline.get(url).text() == "epoch 1\n"
+    fake_azureml.set_job_status("demo", "Failed")
+    assert value(ml_client.jobs.get("demo").status) == "Failed"
+
+
 def test_jobs_list_newest_first_and_paged(ml_client, seeded):
     names = [f"job-{i:02d}" for i in range(23)]
     for name in names:
