@@ -25,3 +25,15 @@ def load_ipython_extension(ipython):
     from .magic import load_ipython_extension as _load
 
     _load(ipython)
+
+
+# The notebook API, imported on first use so that importing the package stays cheap.
+_NOTEBOOK_API = ("submit_cells", "submit_notebook", "notebook_job", "export_notebook", "Job", "JobFailed", "last_job")
+
+
+def __getattr__(name: str):
+    if name in _NOTEBOOK_API:
+        from . import notebook
+
+        return getattr(notebook, name)
+    raise AttributeError(f"module 'azml_jupyter' has no attribute {name!r}")

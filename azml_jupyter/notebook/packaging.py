@@ -1,0 +1,628 @@
+"""Cells + the kernel's namespace -> a job folder that ``az ml job create -f job.yml`` accepts.
+
+    <folder>/job.yml                  CLI-v2 command job (code: src, inline environment or --environment)
+    <folder>/src/main.py              the script: imports, notebook functions/classes, shipped values,
+                                      then each submitted cell (run from its own file, so a traceback
+                                      names the cell and its line), then the returns
+    <folder>/src/azml_cell_<n>.py     the submitted cells, IPython syntax rewritten (analysis.py)
+    <folder>/src/azml_values/         shipped variables (azml_runtime formats) + manifest.json
+    <folder>/src/azml_job.json        what the runtime needs: value entries, returns, parameter types
+    <folder>/src/azml_runtime.py      the runtime helper (a copy of azml_runtime.py)
+    <folder>/src/<module>.py          local modules next to the notebook that the code imports
+    <folder>/environment/conda.yaml   the kernel's distributions (with versions) the shipped code imports
+
+One builder for the magic, ``submit_cells``, the panel's command and ``azml-jupyter export``.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import functools
+import importlib.metadata
+import importlib.util
+import inspect
+import json
+import math
+import os
+import re
+import shutil
+import sys
+import textwrap
+import types
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+import yaml
+
+from ..errors import InvalidRequest
+from . import analysis, azml_runtime
+from .analysis import CellAnalysisError, Definition, TranslatedCell
+
+if TYPE_CHECKING:
+    from azure.ai.ml.entities import Job
+
+DEFAULT_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
+SCHEMA = "https://azuremlschemas.azureedge.net/latest/commandJob.schema.json"
+VALUES_WARN_BYTES = 100 << 20
+# Parts of an environment variable's name that say it holds a credential.
+SECRET_WORDS = ("SECRET", "PASSWORD", "PASSWD", "PWD", "TOKEN", "KEY", "APIKEY", "CREDENTIAL", "CREDENTIALS", "SAS")
+SECRET_PHRASES = ("CONNECTION_STRING", "CONNECTIONSTRING", "CONN_STR")
+INPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class UnserialisableVariable(InvalidRequest):
+    code = "unserialisable_variable"
+
+
+class SecretInJob(InvalidRequest):
+    code = "secret_in_job"
+
+
+@dataclasses.dataclass
+class JobOptions:
+    """What ``%%azml_submit`` flags and the ``submit_cells`` keywords set."""
+
+    compute: str | None = None
+    environment: str | None = None  # a registered environment: name, name:version or name@label
+    name: str | None = None
+    display_name: str | None = None
+    experiment_name: str | None = None
+    description: str | None = None
+    inputs: dict[str, str] = dataclasses.field(default_factory=dict)  # name -> local path | azureml:... | URL
+    outputs: list[str] = dataclasses.field(default_factory=list)
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
+    returns: list[str] = dataclasses.field(default_factory=list)
+    environment_variables: dict[str, str] = dataclasses.field(default_factory=dict)
+    tags: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class JobFolder:
+    root: Path
+    yaml_text: str
+    notes: list[str]  # what was dropped, assumed or left out, for the user to read
+    shipped: dict[str, list[str]]  # "imports" / "definitions" / "values" -> names, for messages and tests
+    values: dict[str, dict[str, Any]]  # name -> manifest entry (format, bytes, cell)
+    requirements: list[str]  # pip requirement lines written to the conda file
+
+    @property
+    def job_file(self) -> Path:
+        return self.root / "job.yml"
+
+    def files(self) -> list[str]:
+        return sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file())
+
+    def load(self) -> "Job":
+        """The azure-ai-ml entity, via ``load_job`` exactly as ``az ml job create -f`` reads the file."""
+        from ..spec.loader import load_job_file
+
+        return load_job_file(self.job_file)
+
+
+# ---- checks ----------------------------------------------------------------------------------------
+def looks_like_secret(name: str) -> bool:
+    upper = name.upper()
+    if any(phrase in upper for phrase in SECRET_PHRASES):
+        return True
+    return any(part in SECRET_WORDS for part in re.split(r"[^A-Z0-9]+", upper))
+
+
+def check_no_secrets(environment_variables: Mapping[str, Any] | None) -> None:
+    """Refuse credentials in a job's environment variables: they are stored with the job and shown in
+    the studio. Use a managed identity or a Key Vault reference in the job instead."""
+    for name in environment_variables or {}:
+        if looks_like_secret(str(name)):
+            raise SecretInJob(
+                f"Environment variable {name!r} looks like a credential; a job's environment variables are "
+                "stored with the job and shown in the studio. Give the job an identity (managed identity, "
+                "or OIDC in CI) or read the secret from Key Vault inside the job.",
+                details={"variable": name},
+            )
+
+
+# ---- the builder -----------------------------------------------------------------------------------
+def build_cell_job(
+    cells: Sequence[str],
+    selected: Sequence[int],
+    namespace: Mapping[str, Any],
+    options: JobOptions,
+    folder: Path,
+    *,
+    labels: Sequence[str] | None = None,
+    source: str | None = None,
+    data_types: Mapping[str, str] | None = None,
+    relative_paths: bool = False,
+) -> JobFolder:
+    """Write the job folder for ``cells[i] for i in selected`` into ``folder`` (which must be empty or
+    absent). ``namespace`` is the kernel's (``get_ipython().user_ns``): values come from it.
+    ``data_types``: the type (uri_file/uri_folder) of ``azureml:`` inputs, looked up by the caller.
+    ``relative_paths``: write local input paths relative to ``folder`` (an exported, movable folder).
+    Raises CellAnalysisError / UnserialisableVariable / SecretInJob / InvalidRequest before anything
+    could be submitted."""
+    labels = list(labels) if labels is not None else [f"cell {i + 1}" for i in range(len(cells))]
+    selected = sorted(set(selected))
+    if not selected:
+        raise InvalidRequest("Select at least one cell to submit.")
+    for index in selected:
+        if not 0 <= index < len(cells):
+            raise InvalidRequest(f"Cell index {index} is out of range (0..{len(cells) - 1}).")
+    _check_options(options)
+
+    notes: list[str] = []
+    body = [analysis.translate_cell(cells[i], labels[i]) for i in selected]
+    for cell in body:
+        notes.extend(cell.notes)
+    if not any(_has_code(cell.tree) for cell in body):
+        raise InvalidRequest("The selected cells have no code to run.")
+
+    earlier: dict[str, Definition] = {}
+    for index in range(max(selected)):
+        if index in selected:
+            continue
+        try:
+            translated = analysis.translate_cell(cells[index], labels[index], strict=False)
+        except CellAnalysisError:
+            continue  # a cell that never ran as Python defines nothing; its names resolve from the kernel
+        earlier.update(analysis.definitions(translated, index))
+
+    bound_by_job = set(options.inputs) | set(options.outputs) | set(options.params)
+    resolver = _Resolver(earlier, namespace, bound_by_job, notes)
+    tree = ast.Module(body=[stmt for cell in body for stmt in cell.tree.body], type_ignores=[])
+    free = analysis.free_names(tree)
+    resolver.resolve(free, where=", ".join(c.label for c in body))
+
+    root = Path(folder)
+    src = root / "src"
+    values_dir = src / azml_runtime.VALUES_DIR
+    src.mkdir(parents=True, exist_ok=False)
+    values = resolver.ship_values(str(values_dir))
+    total = sum(entry["bytes"] for entry in values.values())
+    if total > VALUES_WARN_BYTES:
+        notes.append(
+            f"The shipped variables take {total / 1e6:.0f} MB; large data travels better as a data asset "
+            "(--input name=azureml:asset:version)."
+        )
+    for name in values:
+        if looks_like_secret(name):
+            notes.append(f"Variable {name!r} looks like a credential and is shipped inside the job's code folder.")
+
+    cell_files = []  # one file per cell, named after it, lines numbered as in the cell
+    for cell in body:
+        file = f"azml_{_slug(cell.label)}.py"
+        (src / file).write_text(cell.python, encoding="utf-8")
+        cell_files.append((cell.label, file))
+
+    modules = resolver.modules(body)
+    local_files = _copy_local_modules(modules, src, notes)
+    requirements = _requirements(modules - local_files, notes)
+
+    main = _main_script(resolver, cell_files, source)
+    (src / "main.py").write_text(main, encoding="utf-8")
+    shutil.copy2(azml_runtime.__file__, src / "azml_runtime.py")
+    job_json = {
+        "source": source or "a notebook",
+        "cells": [c.label for c in body],
+        "values": values,
+        "returns": list(options.returns),
+        "params": {k: _param_kind(v) for k, v in options.params.items()},
+    }
+    (src / azml_runtime.JOB_FILE).write_text(json.dumps(job_json, indent=2), encoding="utf-8")
+
+    if options.environment is None:
+        write_conda_file(root / "environment" / "conda.yaml", requirements)
+    spec = _job_yaml(options, root, data_types or {}, relative_paths, [c.label for c in body], source)
+    yaml_text = dump_yaml(spec)
+    (root / "job.yml").write_text(yaml_text, encoding="utf-8")
+    return JobFolder(
+        root=root,
+        yaml_text=yaml_text,
+        notes=notes,
+        shipped={
+            "imports": sorted(resolver.imports),
+            "definitions": sorted(resolver.code),
+            "values": sorted(values),
+        },
+        values=values,
+        requirements=requirements,
+    )
+
+
+def _has_code(tree: ast.Module) -> bool:
+    return any(not isinstance(s, ast.Pass) for s in tree.body)
+
+
+def _slug(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", label).strip("_").lower() or "cell"
+
+
+def _param_kind(value: Any) -> str:
+    return {bool: "bool", int: "int", float: "float"}.get(type(value), "str")
+
+
+def _check_options(options: JobOptions) -> None:
+    check_no_secrets(options.environment_variables)
+    groups = {"--input": options.inputs, "--output": options.outputs, "--param": options.params, "--return": options.returns}
+    seen: dict[str, str] = {}
+    for flag, names in groups.items():
+        for name in names:
+            if not INPUT_NAME.match(name) or name.startswith("azml_"):
+                raise InvalidRequest(f"{flag} {name!r}: use a Python identifier (not starting with 'azml_').")
+            if name in seen and {flag, seen[name]} != {"--output", "--return"}:
+                raise InvalidRequest(f"{name!r} is given as both {seen[name]} and {flag}.")
+            seen[name] = flag
+    for name, value in options.params.items():
+        if not isinstance(value, (bool, int, float, str)):
+            raise InvalidRequest(f"--param {name}: use a number, a bool or a string, not {type(value).__name__}.")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidRequest(f"--param {name}: {value} is not a finite number.")
+        if isinstance(value, str) and ("'" in value or "\n" in value):
+            raise InvalidRequest(f"--param {name}: a string parameter cannot contain a quote or a newline.")
+
+
+# ---- resolving names -------------------------------------------------------------------------------
+class _Resolver:
+    """Decides, for each name the submitted code reads, how the job gets it."""
+
+    def __init__(self, earlier: dict[str, Definition], namespace: Mapping[str, Any], bound: set[str], notes: list[str]):
+        self.earlier = earlier
+        self.namespace = namespace
+        self.bound = bound  # names the job binds itself (inputs, outputs, parameters)
+        self.notes = notes
+        self.imports: dict[str, tuple[tuple, str]] = {}  # name -> (order, statement)
+        self.code: dict[str, tuple[tuple, str, str, ast.AST | None]] = {}  # name -> (order, source, label, node)
+        self.value_names: dict[str, tuple[tuple, str | None]] = {}  # name -> (order, cell label)
+        self.runtime_names: set[str] = set()
+        self._values: dict[str, dict[str, Any]] = {}
+        self._late = 0
+
+    def _order(self, definition: Definition | None) -> tuple:
+        if definition is not None:
+            return (definition.cell, definition.line)
+        self._late += 1
+        return (math.inf, self._late)
+
+    def resolve(self, free: analysis.FreeNames, where: str, *, from_definition: bool = False) -> None:
+        pending = [(name, free.lines.get(name, 0), name in free.optional) for name in free.needed]
+        while pending:
+            name, line, optional = pending.pop(0)
+            for extra in self._resolve_one(name, line, optional, free, where, from_definition):
+                pending.append(extra)
+
+    def _resolve_one(self, name, line, optional, free, where, from_definition):
+        if name in self.imports or name in self.code or name in self.value_names or name in self.bound:
+            return []
+        if name in ("display",) and name not in self.namespace:
+            self.runtime_names.add(name)
+            return []
+        definition = self.earlier.get(name)
+        present = name in self.namespace
+        value = self.namespace.get(name)
+        if definition is not None and definition.kind == "import":
+            self.imports[name] = (self._order(definition), definition.source or "")
+            return []
+        if definition is not None and definition.kind in ("function", "class"):
+            # the cell's own code, unless the kernel has since rebound the name to something else
+            if not present or (_is_code_object(value) and _import_statement(name, value) is None):
+                return self._ship_code(name, definition.source or "", definition.label, self._order(definition))
+        if present:
+            if isinstance(value, types.ModuleType):
+                module = value.__name__
+                text = f"import {module}" if module == name else (
+                    f"import {module} as {name}" if "." not in module else f"from {module.rpartition('.')[0]} import {module.rpartition('.')[2]} as {name}"
+                )
+                self.imports[name] = (self._order(definition), text)
+                return []
+            if _is_code_object(value):
+                module = getattr(value, "__module__", None)
+                if module == "__main__":
+                    try:
+                        text = textwrap.dedent(inspect.getsource(value))
+                    except (OSError, TypeError):
+                        raise CellAnalysisError(
+                            f"{name!r} is a {'class' if isinstance(value, type) else 'function'} defined in the "
+                            "kernel whose source cannot be found; define it in a cell before the submitted one.",
+                            details={"name": name},
+                        ) from None
+                    return self._ship_code(name, text, "the kernel", self._order(definition))
+                importable = _import_statement(name, value)
+                if importable:
+                    self.imports[name] = (self._order(definition), importable)
+                    return []
+            self.value_names[name] = (self._order(definition), definition.label if definition else None)
+            return []
+        if analysis.is_builtin(name):
+            return []
+        if optional:
+            return []  # a $name in a shell command that is no Python variable: the shell's own
+        if definition is not None:
+            raise CellAnalysisError(
+                f"{name!r} is assigned in {definition.label} but has no value in the kernel; run that cell first.",
+                details={"name": name, "cell": definition.label},
+            )
+        if name in free.maybe_bound or from_definition:
+            return []  # bound on some path of the code itself; Python decides at run time
+        raise CellAnalysisError(
+            f"{where}, line {line}: name {name!r} is not defined in the notebook or the kernel.",
+            details={"name": name, "cell": where, "line": line},
+        )
+
+    def _ship_code(self, name: str, text: str, label: str, order: tuple) -> list:
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            raise CellAnalysisError(f"The source of {name!r} ({label}) does not parse.", details={"name": name}) from None
+        self.code[name] = (order, text, label, tree)
+        inner = analysis.free_names(tree)
+        return [(n, inner.lines.get(n, 0), n in inner.optional) for n in inner.needed if n != name]
+
+    def ship_values(self, folder: str) -> dict[str, dict[str, Any]]:
+        """Serialise every value (raising UnserialisableVariable for the first that cannot be); values
+        that refer to notebook classes or functions pull those in as code."""
+        done: set[str] = set()
+        while True:
+            todo = [n for n in self.value_names if n not in done]
+            if not todo:
+                return self._values
+            for name in todo:
+                done.add(name)
+                order, label = self.value_names[name]
+                try:
+                    entry = azml_runtime.save_value(name, self.namespace[name], folder)
+                except azml_runtime.ValueNotSerialisable as exc:
+                    where = f"assigned in {label}" if label else "found in the kernel's namespace"
+                    raise UnserialisableVariable(
+                        f"Variable {name!r} ({where}) cannot be sent to the job: {exc.reason}. "
+                        "Create it inside the submitted cell, or pass its data as an --input. Nothing was submitted.",
+                        details={"variable": name, "cell": label},
+                    ) from None
+                entry["cell"] = label
+                self._values[name] = entry
+                for main_name in entry["main_names"]:
+                    empty = analysis.FreeNames([main_name], {main_name: 0}, set(), set(), set())
+                    self.resolve(empty, where=f"variable {name!r}", from_definition=True)
+                    if main_name not in self.code:
+                        raise UnserialisableVariable(
+                            f"Variable {name!r} refers to {main_name!r}, defined in the kernel, whose source "
+                            "cannot be found. Nothing was submitted.",
+                            details={"variable": name},
+                        )
+
+    def modules(self, body: list[TranslatedCell]) -> set[str]:
+        """Top-level modules the job imports (its own code and the values it unpickles)."""
+        found: set[str] = set()
+        trees = [c.tree for c in body] + [entry[3] for entry in self.code.values() if entry[3] is not None]
+        trees += [ast.parse(text) for _, text in self.imports.values()]
+        for tree in trees:
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    found.update(alias.name.split(".")[0] for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    found.add(node.module.split(".")[0])
+        for entry in self._values.values():
+            found.update(entry["modules"])
+        return {m for m in found if m and m != "__main__"}
+
+
+def _is_code_object(value: Any) -> bool:
+    return isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType))
+
+
+def _import_statement(name: str, value: Any) -> str | None:
+    """``from module import qualname as name`` when that import gives back this very object."""
+    module, qualname = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
+    if not module or not qualname or "." in qualname or "<" in qualname:
+        return None
+    try:
+        imported = getattr(importlib.import_module(module), qualname)
+    except Exception:
+        return None
+    if imported is not value:
+        return None
+    return f"from {module} import {qualname}" + (f" as {name}" if name != qualname else "")
+
+
+# ---- main.py ---------------------------------------------------------------------------------------
+def _main_script(resolver: _Resolver, cell_files: list[tuple[str, str]], source: str | None) -> str:
+    lines = [
+        f'"""Job script generated by azml_jupyter from {source or "a notebook"}: {", ".join(l for l, _ in cell_files)}.',
+        "",
+        "Run it as the job does: python main.py [--azml-input NAME=PATH] [--azml-param NAME=VALUE] [--azml-output NAME=PATH]",
+        '"""',
+        "import azml_runtime as _azml_runtime",
+        "",
+        "_azml_runtime.start(globals())",
+    ]
+    if resolver.imports:
+        lines += ["", "# imports the submitted code uses"]
+        lines += [text for _, text in sorted(resolver.imports.values(), key=lambda item: item[0])]
+    items: list[tuple[tuple, str]] = []
+    for name, (order, text, label, _) in resolver.code.items():
+        items.append((order, f"# {name}, from {label}\n{text.rstrip()}\n"))
+    for name, (order, label) in resolver.value_names.items():
+        where = f"from {label}" if label else "from the kernel"
+        items.append((order, f"{name} = _azml_runtime.value({name!r})  # {where}"))
+    if items:
+        lines += ["", "# what the submitted code uses from earlier cells, in notebook order"]
+        lines += [text for _, text in sorted(items, key=lambda item: item[0])]
+    lines += [""]
+    lines += [f"_azml_runtime.run_cell({file!r}, globals())  # {label}" for label, file in cell_files]
+    lines += ["_azml_runtime.finish(globals())", ""]
+    return "\n".join(lines)
+
+
+# ---- environment capture ---------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def _packages_distributions() -> dict[str, list[str]]:
+    return importlib.metadata.packages_distributions()
+
+
+def _requirements(modules: set[str], notes: list[str]) -> list[str]:
+    """``dist==version`` for each installed distribution that provides one of ``modules``."""
+    stdlib = set(sys.stdlib_module_names)
+    mapping = _packages_distributions()
+    found: dict[str, str] = {}
+    for module in sorted(modules):
+        if module in stdlib or module in ("azml_runtime",):
+            continue
+        dists = mapping.get(module)
+        if not dists:
+            notes.append(f"Module {module!r} comes from no installed distribution; the job may not find it.")
+            continue
+        for dist_name in dists[:1]:
+            try:
+                dist = importlib.metadata.distribution(dist_name)
+            except importlib.metadata.PackageNotFoundError:
+                continue
+            canonical = dist.metadata["Name"] or dist_name
+            if _is_local_install(dist):
+                notes.append(
+                    f"{canonical} {dist.version} is installed from a local folder (editable or file://); "
+                    "it is not in the job's environment: publish it or pass --environment."
+                )
+                continue
+            found[canonical.lower()] = f"{canonical}=={dist.version}"
+    return [found[k] for k in sorted(found)]
+
+
+def _is_local_install(dist: importlib.metadata.Distribution) -> bool:
+    try:
+        text = dist.read_text("direct_url.json")
+    except Exception:
+        return False
+    if not text:
+        return False
+    try:
+        info = json.loads(text)
+    except ValueError:
+        return False
+    return bool(info.get("dir_info", {}).get("editable")) or str(info.get("url", "")).startswith("file:")
+
+
+def _copy_local_modules(modules: set[str], src: Path, notes: list[str]) -> set[str]:
+    """Ship modules that live next to the notebook (``import helpers`` of ./helpers.py) with the code."""
+    cwd = Path.cwd().resolve()
+    prefixes = {Path(p).resolve() for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}}
+    copied: set[str] = set()
+    for module in sorted(modules):
+        if module in sys.stdlib_module_names or module == "azml_runtime":
+            continue
+        try:
+            spec = importlib.util.find_spec(module)
+        except (ImportError, ValueError):
+            continue
+        if spec is None or not spec.origin or spec.origin in ("built-in", "frozen"):
+            continue
+        origin = Path(spec.origin).resolve()
+        if cwd not in origin.parents or any(p in origin.parents for p in prefixes):
+            continue
+        if spec.submodule_search_locations:
+            package = origin.parent
+            shutil.copytree(package, src / package.name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(origin, src / origin.name)
+        notes.append(f"Local module {module!r} ({origin.relative_to(cwd)}) is shipped with the code.")
+        copied.add(module)
+    return copied
+
+
+def write_conda_file(path: Path, requirements: Sequence[str], *, extra_comment: str = "") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    spec = {
+        "name": "azml-notebook-job",
+        "channels": ["conda-forge"],
+        "dependencies": [f"python={python}", "pip", {"pip": list(requirements)}],
+    }
+    header = (
+        f"# Captured by azml_jupyter from the kernel's environment (Python {sys.version.split()[0]}):\n"
+        "# the installed distributions, with their versions, of the modules the job imports.\n"
+        + extra_comment
+    )
+    path.write_text(header + dump_yaml(spec), encoding="utf-8")
+
+
+# ---- job.yml ---------------------------------------------------------------------------------------
+def _job_yaml(
+    options: JobOptions,
+    root: Path,
+    data_types: Mapping[str, str],
+    relative_paths: bool,
+    cell_labels: list[str],
+    source: str | None,
+) -> dict[str, Any]:
+    command = ["python main.py"]
+    inputs: dict[str, Any] = {}
+    for name, where in options.inputs.items():
+        inputs[name] = data_input(where, root, data_types.get(name), relative_paths, name)
+        command.append(f"--azml-input {name}=${{{{inputs.{name}}}}}")
+    for name, value in options.params.items():
+        inputs[name] = value
+        command.append(f"--azml-param '{name}=${{{{inputs.{name}}}}}'")
+    outputs: dict[str, Any] = {name: {"type": "uri_folder"} for name in options.outputs}
+    for name in options.outputs:
+        command.append(f"--azml-output {name}=${{{{outputs.{name}}}}}")
+    if options.returns:
+        outputs[azml_runtime.RETURNS_OUTPUT] = {"type": "uri_folder"}
+        command.append(f"--azml-output {azml_runtime.RETURNS_OUTPUT}=${{{{outputs.{azml_runtime.RETURNS_OUTPUT}}}}}")
+    spec: dict[str, Any] = {"$schema": SCHEMA, "type": "command"}
+    if options.name:
+        spec["name"] = options.name
+    spec["display_name"] = options.display_name or default_display_name(source, cell_labels)
+    if options.experiment_name:
+        spec["experiment_name"] = options.experiment_name
+    spec["description"] = options.description or (
+        f"{', '.join(cell_labels)} of {source or 'a notebook'}, submitted by azml_jupyter"
+    )
+    if options.tags:
+        spec["tags"] = dict(options.tags)
+    spec["code"] = "src"
+    spec["command"] = " ".join(command)
+    spec["environment"] = environment_reference(options.environment) or {
+        "image": DEFAULT_IMAGE,
+        "conda_file": "environment/conda.yaml",
+    }
+    if options.compute:
+        spec["compute"] = compute_reference(options.compute)
+    if inputs:
+        spec["inputs"] = inputs
+    if outputs:
+        spec["outputs"] = outputs
+    if options.environment_variables:
+        spec["environment_variables"] = {str(k): str(v) for k, v in options.environment_variables.items()}
+    return spec
+
+
+def default_display_name(source: str | None, labels: Sequence[str]) -> str:
+    stem = Path(source).stem if source else "notebook"
+    return f"{stem} {', '.join(labels)}"
+
+
+def environment_reference(environment: str | None) -> str | None:
+    if not environment:
+        return None
+    if environment.startswith("azureml:"):
+        return environment
+    if ":" in environment or "@" in environment:
+        return f"azureml:{environment}"
+    return f"azureml:{environment}@latest"
+
+
+def compute_reference(compute: str) -> str:
+    return compute if compute.startswith("azureml:") else f"azureml:{compute}"
+
+
+def data_input(where: str, root: Path, data_type: str | None, relative: bool, name: str) -> dict[str, Any]:
+    """``--input name=...`` -> the YAML input: a local file or folder (uploaded at submission), a data
+    asset ``azureml:name:version`` / ``azureml:name@latest``, or a URI."""
+    if where.startswith(("azureml:", "http://", "https://", "wasbs://", "abfss://")):
+        return {"type": data_type or "uri_folder", "path": where}
+    local = Path(where).expanduser().resolve()
+    if not local.exists():
+        raise InvalidRequest(f"--input {name}: {where} does not exist (resolved to {local}).", details={"input": name})
+    path = os.path.relpath(local, root) if relative else str(local)
+    return {"type": "uri_folder" if local.is_dir() else "uri_file", "path": path}
+
+
+def dump_yaml(data: Any) -> str:
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1000)
