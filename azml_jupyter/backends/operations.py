@@ -50,6 +50,7 @@ class OperationContext:
             progress={
                 "bytes_done": progress.bytes_done,
                 "bytes_total": progress.bytes_total,
+                "bytes_skipped": progress.bytes_skipped,
                 "files_done": progress.files_done,
                 "files_total": progress.files_total,
                 "files_skipped": progress.files_skipped,
@@ -169,6 +170,7 @@ def _operation(row: dict[str, Any]) -> Operation:
         description=row["description"],
         bytes_done=progress.get("bytes_done", 0),
         bytes_total=progress.get("bytes_total"),
+        bytes_skipped=progress.get("bytes_skipped", 0),
         files_done=progress.get("files_done", 0),
         files_total=progress.get("files_total"),
         files_skipped=progress.get("files_skipped", 0),

@@ -1,21 +1,28 @@
 """The local datastores: what ``azureml://datastores/<ds>/paths/<p>`` means on this machine, and the
 content-addressed copy of local files into them (used by data assets and by jobs' local inputs).
 
-Copy-in design (measured in ``benchmarks/``, reasons in ``docs/decisions.md``):
+Copy-in design (measured by ``benchmarks/copy_in_local.py``, figures in ``docs/benchmarks-rest.md``):
 - every file becomes an immutable object ``objects/<blake3>``; a data asset's folder is a tree of
   hard links to objects, so an unchanged re-copy stores nothing and a folder with one changed file
   stores one file;
-- a file whose (size, mtime, inode) match the last copy of the same source path is not read again;
-- large files are copied by the kernel (``copy_file_range``) while another thread hashes the same
-  bytes (BLAKE3 is ~3x faster than SHA-256 here), so copying runs at about ``cp`` speed;
-- large copies are resumable: a partial copy in ``staging/`` is continued, not restarted;
-- ``cancel`` (a threading.Event) is checked between chunks; nothing is registered for a canceled copy.
+- a file whose (size, mtime, inode) match the last copy of the same source path is not read again,
+  and when the whole tree is unchanged nothing but a directory walk and one lookup happens;
+- files are streamed (a bounded buffer, never a whole file in memory): small ones through a few
+  threads (their cost is system calls, not bandwidth), large ones copied by the kernel
+  (``copy_file_range``) while a second thread hashes the same bytes, so copying runs at about ``cp``
+  speed;
+- large copies are resumable: a partial copy in ``staging/`` (named after the source's identity and
+  locked while in use) is continued, not restarted, after its prefix is checked against the source;
+- ``cancel`` (a threading.Event) is checked between chunks and files; nothing is registered for a
+  canceled copy; ``AZML_COPY_MAX_BYTES_PER_SECOND`` caps the copy rate (leave disk bandwidth to jobs).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import errno
+import fcntl
 import os
 import shutil
 import stat
@@ -31,9 +38,12 @@ from ..errors import AzmlError, InvalidRequest, UnknownReference
 from .layout import DEFAULT_DATASTORE, Layout
 from .store import Store
 
-CHUNK = 64 << 20  # copy_file_range chunk: one progress event per 64 MiB
-SMALL_FILE = 4 << 20  # below this a file is read once, hashed and written from memory
-FILE_WORKERS = 8  # parallel files: small-file copies are latency bound, not bandwidth bound
+CHUNK = 64 << 20  # large files: one copy_file_range call (and one progress step) per 64 MiB
+BLOCK = 1 << 20  # streaming buffer of the small-file path and of the hash thread
+LARGE_FILE = 8 << 20  # from this size on: kernel copy + hashing thread + resumable staging
+FILE_WORKERS = 4  # small files in parallel: system-call bound, and more threads only fight for the GIL
+BATCH = 32  # small files per task, so 5,000 files are 160 tasks, not 5,000 futures
+STALE_STAGING_SECONDS = 7 * 24 * 3600
 
 URI_PREFIX = "azureml://datastores/"
 
@@ -50,6 +60,7 @@ class CopyProgress:
     bytes_done: int = 0
     files_done: int = 0
     files_skipped: int = 0
+    bytes_skipped: int = 0  # not copied this time: stored unchanged files, the kept part of a resumed copy
     current_item: str | None = None
 
 
@@ -61,16 +72,19 @@ class ImportResult:
     size_bytes: int
     file_count: int
     files_skipped: int  # files whose content was already stored
+    bytes_copied: int = 0  # bytes actually written this time
 
 
-@dataclasses.dataclass
 class _PlannedFile:
-    relpath: str
-    source: Path
-    size: int
-    mtime_ns: int
-    inode: int
-    digest: str | None = None
+    __slots__ = ("relpath", "source", "size", "mtime_ns", "inode", "digest")
+
+    def __init__(self, relpath: str, source: str, size: int, mtime_ns: int, inode: int):
+        self.relpath = relpath
+        self.source = source
+        self.size = size
+        self.mtime_ns = mtime_ns
+        self.inode = inode
+        self.digest: str | None = None
 
 
 def datastore_uri(datastore: str, path: str) -> str:
@@ -81,6 +95,10 @@ class LocalDatastores:
     def __init__(self, layout: Layout, store: Store):
         self.layout = layout
         self.store = store
+        self._objects = str(layout.objects)
+        self._staging = str(layout.staging)
+        self._prefixes: set[str] = set()
+        self._prefix_lock = threading.Lock()
 
     # ---- URIs -------------------------------------------------------------------------------------
     def path_for_uri(self, uri: str) -> Path:
@@ -117,227 +135,441 @@ class LocalDatastores:
         source = Path(source)
         if not source.exists():
             raise InvalidRequest(f"{source} does not exist.", details={"path": str(source)})
+        folder = source.is_dir()
+        self._drop_stale_staging()
         planned = self._plan(source)
         progress = CopyProgress(bytes_total=sum(f.size for f in planned), files_total=len(planned))
-        reporter = _Reporter(progress, on_progress)
+        reporter = _Reporter(progress, on_progress, _Throttle.from_environment())
         reporter.report(force=True)
-        self._known_digests(planned, progress)
+        self._known_digests(planned, reporter)
         reporter.report(force=True)
         todo = [f for f in planned if f.digest is None]
-        if todo:
-            with concurrent.futures.ThreadPoolExecutor(FILE_WORKERS, thread_name_prefix="azml-copy") as pool:
-                futures = [pool.submit(self._store_file, f, reporter, cancel) for f in todo]
-                try:
-                    for future in concurrent.futures.as_completed(futures):
-                        future.result()
-                except BaseException:
-                    if cancel is not None:
-                        cancel.set()  # stop the other workers quickly
-                    raise
+        tree = final_root = None
+        if not todo:  # everything was copied before: if the same tree exists too, we are done
+            tree = _tree_digest(planned, folder=folder)
+            final_root = self._final_root(tree)
+        if todo or not os.path.isdir(final_root):
+            self._store_files(todo, reporter, cancel)
+            if cancel is not None and cancel.is_set():
+                raise CopyCanceled("The copy was canceled.")
+            tree = _tree_digest(planned, folder=folder)
+            final_root = self._materialize(tree, source.name, planned, folder=folder, reporter=reporter, cancel=cancel)
             self.store.remember_fingerprints(
-                [(str(f.source), f.size, f.mtime_ns, f.inode, f.digest) for f in todo if f.digest]
+                [(f.source, f.size, f.mtime_ns, f.inode, f.digest) for f in planned if f.digest]
             )
-        if cancel is not None and cancel.is_set():
-            raise CopyCanceled("The copy was canceled.")
-        tree = _tree_digest(planned, folder=source.is_dir())
-        target = self._materialize(tree, source.name, planned, folder=source.is_dir())
         reporter.report(force=True)
         return ImportResult(
-            uri=self.uri_for_path(target),
-            path=target,
+            uri=self.uri_for_path(Path(final_root) / source.name),
+            path=Path(final_root) / source.name,
             content_hash=tree,
             size_bytes=progress.bytes_total,
             file_count=len(planned),
             files_skipped=progress.files_skipped,
+            bytes_copied=progress.bytes_done - progress.bytes_skipped,
         )
 
     def _plan(self, source: Path) -> list[_PlannedFile]:
-        if source.is_file():
-            st = source.stat()
-            return [_PlannedFile(source.name, source, st.st_size, st.st_mtime_ns, st.st_ino)]
-        planned = []
-        for root, dirs, files in os.walk(source):
-            dirs.sort()
-            for name in sorted(files):
-                path = Path(root) / name
+        """Regular files (links to files followed; linked folders not entered), in os.walk's sorted
+        order: a folder's files, then its subfolders."""
+        if not source.is_dir():
+            st = os.stat(source)
+            return [_PlannedFile(source.name, str(source), st.st_size, st.st_mtime_ns, st.st_ino)]
+        planned: list[_PlannedFile] = []
+
+        def walk(top: str, prefix: str) -> None:
+            try:
+                entries = sorted(os.scandir(top), key=lambda e: e.name)
+            except (FileNotFoundError, NotADirectoryError):
+                return
+            folders = []
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry)
+                    continue
                 try:
-                    st = path.stat()
-                except FileNotFoundError:  # a dangling symlink
+                    st = entry.stat()  # follows a link to a file
+                except FileNotFoundError:  # a dangling link, or gone meanwhile
                     continue
-                if not stat.S_ISREG(st.st_mode):
-                    continue
-                planned.append(
-                    _PlannedFile(path.relative_to(source).as_posix(), path, st.st_size, st.st_mtime_ns, st.st_ino)
-                )
+                if stat.S_ISREG(st.st_mode):
+                    planned.append(_PlannedFile(prefix + entry.name, entry.path, st.st_size, st.st_mtime_ns, st.st_ino))
+            for entry in folders:
+                walk(entry.path, prefix + entry.name + "/")
+
+        walk(str(source), "")
         return planned
 
-    def _known_digests(self, planned: list[_PlannedFile], progress: CopyProgress) -> None:
-        """Files unchanged since we last copied them (same size, mtime, inode) are not read again."""
-        known = self.store.fingerprints([str(f.source) for f in planned])
+    def _known_digests(self, planned: list[_PlannedFile], reporter: "_Reporter") -> None:
+        """Files unchanged since we last copied them (same size, mtime, inode) are not read again.
+        (Objects are not checked here: a missing one is copied again when the asset folder is built.)"""
+        known = self.store.fingerprints([f.source for f in planned])
         for f in planned:
-            row = known.get(str(f.source))
-            if (
-                row
-                and (row["size"], row["mtime_ns"], row["inode"]) == (f.size, f.mtime_ns, f.inode)
-                and self._object(row["digest"]).exists()
-            ):
+            row = known.get(f.source)
+            if row and row["size"] == f.size and row["mtime_ns"] == f.mtime_ns and row["inode"] == f.inode:
                 f.digest = row["digest"]
-                progress.files_skipped += 1
-                progress.files_done += 1
-                progress.bytes_done += f.size
-
-    def _object(self, digest: str) -> Path:
-        return self.layout.objects / digest[:2] / digest
-
-    def _store_file(self, f: _PlannedFile, reporter: "_Reporter", cancel: threading.Event | None) -> None:
-        if cancel is not None and cancel.is_set():
-            raise CopyCanceled("The copy was canceled.")
-        reporter.start(f.relpath)
-        if f.size <= SMALL_FILE:
-            data = f.source.read_bytes()
-            f.digest = blake3(data).hexdigest()
-            target = self._object(f.digest)
-            if target.exists():
                 reporter.skipped(f.size)
+
+    def _object(self, digest: str) -> str:
+        prefix = os.path.join(self._objects, digest[:2])
+        if prefix not in self._prefixes:
+            with self._prefix_lock:
+                os.makedirs(prefix, exist_ok=True)
+                self._prefixes.add(prefix)
+        return os.path.join(prefix, digest)
+
+    def _store_files(self, todo: list[_PlannedFile], reporter: "_Reporter", cancel: threading.Event | None) -> None:
+        small = [f for f in todo if f.size < LARGE_FILE]
+        large = [f for f in todo if f.size >= LARGE_FILE]
+        if not small:
+            for f in large:
+                self._store_large(f, reporter, cancel)
+            return
+        with concurrent.futures.ThreadPoolExecutor(FILE_WORKERS, thread_name_prefix="azml-copy") as pool:
+            futures = [pool.submit(self._store_batch, small[i : i + BATCH], reporter, cancel)
+                       for i in range(0, len(small), BATCH)]
+            try:
+                for f in large:  # large files in this thread, while the pool works on small ones
+                    self._store_large(f, reporter, cancel)
+                for future in concurrent.futures.as_completed(futures):
+                    future.result()
+            except BaseException:
+                if cancel is not None:
+                    cancel.set()  # stop the other workers quickly
+                for future in futures:
+                    future.cancel()
+                raise
+
+    def _store_batch(self, files: list[_PlannedFile], reporter: "_Reporter", cancel: threading.Event | None) -> None:
+        buffer = bytearray(BLOCK)
+        for f in files:
+            if cancel is not None and cancel.is_set():
+                raise CopyCanceled("The copy was canceled.")
+            self._store_small(f, reporter, buffer)
+
+    def _store_small(self, f: _PlannedFile, reporter: "_Reporter", buffer: bytearray) -> None:
+        """Stream through one buffer: hash as we read; a file that fits the buffer is written only if
+        its object is new, a longer one is written to staging as it is read."""
+        reporter.start(f.relpath)
+        view = memoryview(buffer)
+        src = os.open(f.source, os.O_RDONLY)
+        try:
+            n = os.readv(src, [view])
+            hasher = blake3(view[:n])
+            if n < BLOCK:  # the whole file is in the buffer
+                digest = hasher.hexdigest()
+                target = self._object(digest)
+                if os.path.exists(target):
+                    reporter.skipped(n, file_done=True)
+                    f.digest = digest
+                    return
+                temporary = os.path.join(self._staging, uuid.uuid4().hex + ".tmp")
+                _write_file(temporary, [view[:n]])
+                os.rename(temporary, target)
             else:
-                staging = self.layout.staging / f"{uuid.uuid4().hex}.tmp"
-                staging.write_bytes(data)
-                reporter.advance(f.size)
-                self._promote(staging, target)
-        else:
-            self._store_large_file(f, reporter, cancel)
+                temporary = os.path.join(self._staging, uuid.uuid4().hex + ".tmp")
+                out = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+                total = 0
+                try:
+                    while n:
+                        _write_all(out, view[:n])
+                        total += n
+                        n = os.readv(src, [view])
+                        hasher.update(view[:n])
+                finally:
+                    os.close(out)
+                digest = hasher.hexdigest()
+                os.rename(temporary, self._object(digest))
+                n = total
+        finally:
+            os.close(src)
+        f.digest = digest
+        reporter.advance(n, file_done=True)
+
+    def _store_large(self, f: _PlannedFile, reporter: "_Reporter", cancel: threading.Event | None) -> None:
+        reporter.start(f.relpath)
+        # The partial copy's name depends on the source's identity, so a retry (even by another
+        # process after this one was killed) continues it; a lock keeps two copies from sharing it.
+        key = blake3(f"{f.source}|{f.size}|{f.mtime_ns}|{f.inode}".encode()).hexdigest()[:32]
+        staging = os.path.join(self._staging, f"{key}.partial")
+        dst = _open_locked(staging)
+        try:
+            src = os.open(f.source, os.O_RDONLY)
+            try:
+                done = os.fstat(dst).st_size
+                hasher = blake3()
+                if done > f.size:
+                    done = 0
+                if done:
+                    done = _verified_prefix(src, dst, done, hasher)
+                    reporter.skipped(done, file_done=False)
+                if done == 0:
+                    os.ftruncate(dst, 0)
+                self._copy_and_hash(f, src, dst, done, hasher, reporter, cancel)
+            finally:
+                os.close(src)
+            digest = hasher.hexdigest()
+            os.fchmod(dst, 0o444)
+            os.replace(staging, self._object(digest))  # while still locked: a waiter sees it is gone
+        finally:
+            os.close(dst)
+        f.digest = digest
         reporter.file_done()
 
-    def _store_large_file(self, f: _PlannedFile, reporter: "_Reporter", cancel: threading.Event | None) -> None:
-        # The partial copy's name depends on the source's identity, so a retry continues it.
-        key = blake3(f"{f.source}|{f.size}|{f.mtime_ns}|{f.inode}".encode()).hexdigest()[:32]
-        staging = self.layout.staging / f"{key}.partial"
-        hasher = blake3()
-        # unbuffered and not O_APPEND: copy_file_range refuses append-mode targets
-        fd = os.open(staging, os.O_RDWR | os.O_CREAT, 0o644)
-        with open(f.source, "rb") as src, open(fd, "r+b", buffering=0) as dst:
-            done = dst.seek(0, os.SEEK_END)
-            if done > f.size:  # the source shrank under the same identity: start over
-                dst.truncate(0)
-                dst.seek(0)
-                done = 0
-            # Hash what a previous attempt already copied, then copy on with the kernel while a
-            # second thread hashes the same bytes (hashlib-style update releases the GIL).
-            _hash_range(hasher, staging, 0, done)
-            reporter.advance(done)
-            with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="azml-hash") as hash_pool:
-                pending: concurrent.futures.Future | None = None
-                offset = done
+    def _copy_and_hash(
+        self,
+        f: _PlannedFile,
+        src: int,
+        dst: int,
+        offset: int,
+        hasher: blake3,
+        reporter: "_Reporter",
+        cancel: threading.Event | None,
+    ) -> None:
+        """Kernel copy of [offset, size) while one thread hashes each copied chunk from the source."""
+        chunk = reporter.throttle.chunk(CHUNK)
+        buffer = bytearray(BLOCK)
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="azml-hash") as hash_pool:
+            pending: concurrent.futures.Future | None = None
+            try:
                 while offset < f.size:
                     if cancel is not None and cancel.is_set():
                         raise CopyCanceled("The copy was canceled.")
-                    length = min(CHUNK, f.size - offset)
-                    copied = _copy_range(src, dst, offset, length)
+                    copied = _copy_range(src, dst, offset, min(chunk, f.size - offset), buffer)
                     if copied <= 0:
                         raise InvalidRequest(f"{f.source} changed while it was being copied; copy it again.")
                     if pending is not None:
                         pending.result()
-                    pending = hash_pool.submit(_hash_range, hasher, f.source, offset, copied)
+                    pending = hash_pool.submit(_hash_range, hasher, src, offset, copied, buffer)
                     offset += copied
                     reporter.advance(copied)
+                    reporter.throttle.wait()
+            finally:
                 if pending is not None:
                     pending.result()
-        f.digest = hasher.hexdigest()
-        self._promote(staging, self._object(f.digest))
 
-    def _promote(self, staging: Path, target: Path) -> None:
-        """Make a finished copy an object (read-only); if an equal object exists, drop the copy."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(staging, 0o444)
-        if target.exists():
-            staging.unlink()
-        else:
-            os.replace(staging, target)
+    def _final_root(self, tree: str) -> str:
+        return os.path.join(str(self.layout.datastore(DEFAULT_DATASTORE)), "LocalUpload", tree)
 
-    def _materialize(self, tree: str, name: str, planned: list[_PlannedFile], *, folder: bool) -> Path:
-        """The datastore view of an import: ``LocalUpload/<tree>/<name>`` made of hard links to objects."""
-        final_root = self.layout.datastore(DEFAULT_DATASTORE) / "LocalUpload" / tree
-        if final_root.exists():
-            return final_root / name
-        building = final_root.with_name(f".{tree}.{uuid.uuid4().hex}.tmp")
-        for f in planned:
-            target = building / name / f.relpath if folder else building / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _link_or_copy(self._object(f.digest), target)
-        if folder and not planned:
-            (building / name).mkdir(parents=True, exist_ok=True)
+    def _materialize(
+        self,
+        tree: str,
+        name: str,
+        planned: list[_PlannedFile],
+        *,
+        folder: bool,
+        reporter: "_Reporter",
+        cancel: threading.Event | None,
+    ) -> str:
+        """The datastore view of an import: ``LocalUpload/<tree>/<name>`` made of hard links to objects,
+        built beside its final place and renamed into it (a reader never sees half a folder)."""
+        final_root = self._final_root(tree)
+        if os.path.isdir(final_root):
+            return final_root
+        os.makedirs(os.path.dirname(final_root), exist_ok=True)
+        building = os.path.join(os.path.dirname(final_root), f".{tree}.{uuid.uuid4().hex}.tmp")
+        made: set[str] = set()
         try:
+            for f in planned:
+                target = os.path.join(building, name, f.relpath) if folder else os.path.join(building, name)
+                parent = os.path.dirname(target)
+                if parent not in made:
+                    os.makedirs(parent, exist_ok=True)
+                    made.add(parent)
+                try:
+                    _link_or_copy(self._object(f.digest), target)
+                except FileNotFoundError:  # the object went missing since it was fingerprinted: copy again
+                    reporter.unskip(f.size)
+                    old = f.digest
+                    self._store_files([f], reporter, cancel)
+                    if f.digest != old:  # the file changed under the same identity: its tree is another one
+                        raise InvalidRequest(f"{f.source} changed while it was being copied; copy it again.")
+                    _link_or_copy(self._object(f.digest), target)
+            if folder and not planned:
+                os.makedirs(os.path.join(building, name), exist_ok=True)
             os.rename(building, final_root)
         except OSError:  # another copy of the same content finished first
             shutil.rmtree(building, ignore_errors=True)
-            if not final_root.exists():
+            if not os.path.isdir(final_root):
                 raise
-        return final_root / name
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)
+            raise
+        return final_root
+
+    def _drop_stale_staging(self) -> None:
+        """Partial copies nobody resumed for a week, and temporary files of killed processes."""
+        cutoff = time.time() - STALE_STAGING_SECONDS
+        try:
+            entries = list(os.scandir(self._staging))
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
 
 
-def _copy_range(src, dst, offset: int, length: int) -> int:
+def _open_locked(path: str) -> int:
+    """Open (creating) and exclusively lock a staging file; if the file we locked was meanwhile
+    finished and moved away by its previous holder, open the new one at that name instead."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+def _verified_prefix(src: int, dst: int, length: int, hasher: blake3) -> int:
+    """Keep the ``length`` bytes an earlier attempt copied only if they equal the source's: hash both
+    (the source in a second thread). On a match ``hasher`` holds the prefix's state and ``length`` is
+    returned; otherwise 0 (start over)."""
+    staged = blake3()
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="azml-hash") as pool:
+        future = pool.submit(_hash_range, hasher, src, 0, length, bytearray(BLOCK))
+        _hash_range(staged, dst, 0, length, bytearray(BLOCK))
+        future.result()
+    if staged.digest() == hasher.digest():
+        return length
+    hasher.reset()
+    return 0
+
+
+def _copy_range(src: int, dst: int, offset: int, length: int, buffer: bytearray) -> int:
     try:
-        copied = os.copy_file_range(src.fileno(), dst.fileno(), length, offset)
+        copied = os.copy_file_range(src, dst, length, offset, offset)
         if copied > 0:
             return copied
-    except (AttributeError, OSError):  # not Linux, or a filesystem without it
-        pass
-    src.seek(offset)
-    data = src.read(min(length, 8 << 20))
-    dst.write(data)
-    return len(data)
+    except OSError as exc:  # a filesystem (or kernel) without it: copy through a buffer
+        if exc.errno not in (errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF):
+            raise
+    view = memoryview(buffer)[: min(length, len(buffer))]
+    n = os.preadv(src, [view], offset)
+    if n > 0:
+        written = 0
+        while written < n:
+            written += os.pwrite(dst, view[written:n], offset + written)
+    return n
 
 
-def _hash_range(hasher: blake3, path: Path, offset: int, length: int) -> None:
-    if length <= 0:
-        return
-    with open(path, "rb") as fh:
-        fh.seek(offset)
-        remaining = length
-        while remaining > 0:
-            block = fh.read(min(8 << 20, remaining))
-            if not block:
-                break
-            hasher.update(block)
-            remaining -= len(block)
+def _hash_range(hasher: blake3, fd: int, offset: int, length: int, buffer: bytearray) -> None:
+    view = memoryview(buffer)
+    end = offset + length
+    while offset < end:
+        n = os.preadv(fd, [view[: min(len(view), end - offset)]], offset)
+        if n <= 0:
+            break
+        hasher.update(view[:n])
+        offset += n
+
+
+def _write_all(fd: int, data: memoryview) -> None:
+    while len(data):
+        written = os.write(fd, data)
+        data = data[written:]
+
+
+def _write_file(path: str, parts: list[memoryview]) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    try:
+        for part in parts:
+            _write_all(fd, part)
+    finally:
+        os.close(fd)
 
 
 def _tree_digest(planned: list[_PlannedFile], *, folder: bool) -> str:
     tree = blake3(b"folder\n" if folder else b"file\n")
-    for f in planned:
-        tree.update(f"{f.relpath}\0{f.size}\0{f.digest}\n".encode())
+    tree.update("".join(f"{f.relpath}\0{f.size}\0{f.digest}\n" for f in planned).encode())
     return tree.hexdigest()[:40]
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def _link_or_copy(source: str, target: str) -> None:
     try:
         os.link(source, target)
+    except FileNotFoundError:
+        raise
     except OSError:  # another filesystem, or links not allowed
         shutil.copyfile(source, target)
 
 
-class _Reporter:
-    """Aggregates progress from worker threads; calls ``on_progress`` at most ~4 times a second."""
+class _Throttle:
+    """An optional cap on the copy rate (``AZML_COPY_MAX_BYTES_PER_SECOND``); free when unset."""
 
-    def __init__(self, progress: CopyProgress, callback: Callable[[CopyProgress], None] | None):
+    def __init__(self, rate: float):
+        self.rate = rate
+        self.start = time.monotonic()
+        self.bytes = 0
+        self.lock = threading.Lock()
+
+    @classmethod
+    def from_environment(cls) -> "_Throttle":
+        try:
+            rate = float(os.environ.get("AZML_COPY_MAX_BYTES_PER_SECOND") or 0)
+        except ValueError:
+            rate = 0.0
+        return cls(max(rate, 0.0))
+
+    def chunk(self, default: int) -> int:
+        """Smaller steps when capped, so the rate is smooth (about ten steps a second)."""
+        return default if not self.rate else int(min(default, max(BLOCK, self.rate / 10)))
+
+    def add(self, nbytes: int) -> None:
+        if self.rate:
+            with self.lock:
+                self.bytes += nbytes
+
+    def wait(self) -> None:
+        if self.rate:
+            ahead = self.bytes / self.rate - (time.monotonic() - self.start)
+            if ahead > 0:
+                time.sleep(ahead)
+
+
+class _Reporter:
+    """Aggregates progress from worker threads; calls ``on_progress`` at most ~4 times a second, one
+    call at a time and in order (so a slower, older snapshot never overwrites a newer one)."""
+
+    def __init__(self, progress: CopyProgress, callback: Callable[[CopyProgress], None] | None, throttle: _Throttle):
         self.progress = progress
         self.callback = callback
+        self.throttle = throttle
         self.lock = threading.Lock()
+        self.report_lock = threading.Lock()
         self.last = 0.0
 
     def start(self, item: str) -> None:
-        with self.lock:
-            self.progress.current_item = item
+        self.progress.current_item = item  # a plain attribute write: no lock needed
 
-    def advance(self, nbytes: int) -> None:
+    def advance(self, nbytes: int, *, file_done: bool = False) -> None:
         with self.lock:
             self.progress.bytes_done += nbytes
+            if file_done:
+                self.progress.files_done += 1
+        self.throttle.add(nbytes)
+        if file_done:
+            self.throttle.wait()
         self.report()
 
-    def skipped(self, nbytes: int) -> None:
+    def skipped(self, nbytes: int, *, file_done: bool = True) -> None:
+        """Bytes (and, for a whole file, the file) that needed no copying."""
         with self.lock:
             self.progress.bytes_done += nbytes
-            self.progress.files_skipped += 1
+            self.progress.bytes_skipped += nbytes
+            if file_done:
+                self.progress.files_done += 1
+                self.progress.files_skipped += 1
+
+    def unskip(self, nbytes: int) -> None:
+        with self.lock:
+            self.progress.bytes_done -= nbytes
+            self.progress.bytes_skipped -= nbytes
+            self.progress.files_done -= 1
+            self.progress.files_skipped -= 1
 
     def file_done(self) -> None:
         with self.lock:
@@ -348,9 +580,12 @@ class _Reporter:
         if self.callback is None:
             return
         now = time.monotonic()
-        with self.lock:
+        if not force and now - self.last < 0.25:
+            return
+        with self.report_lock:
             if not force and now - self.last < 0.25:
                 return
             self.last = now
-            snapshot = dataclasses.replace(self.progress)
-        self.callback(snapshot)
+            with self.lock:
+                snapshot = dataclasses.replace(self.progress)
+            self.callback(snapshot)
