@@ -292,6 +292,27 @@ def workspace_configure(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- notebook export --------------------------------------------------------------------------------
+def notebook_export(args: argparse.Namespace) -> int:
+    from .notebook.export import export_notebook
+    from .notebook.submit import _literal, _pairs
+
+    result = export_notebook(
+        args.notebook, args.to, cells=args.cells, compute=args.compute, environment=args.environment,
+        experiment_name=args.experiment, display_name=args.display_name, name=args.name,
+        inputs=_pairs(args.input, "--input"), outputs=[o for item in args.output_name for o in item.split(",") if o],
+        params={k: _literal(v) for k, v in _pairs(args.param, "--param").items()},
+        returns=[r for item in args.returns for r in item.split(",") if r],
+        parameters={k: _literal(v) for k, v in _pairs(args.parameter, "--parameter").items()},
+        workflow=args.workflow, workflow_dir=args.workflow_dir, kernel_name=args.kernel, force=args.force,
+    )
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"Wrote {result.job_file}" + (f" and {result.workflow}" if result.workflow else ""), file=sys.stderr)
+    _emit(args, result.to_dict())
+    return 0
+
+
 # ---- argument parser --------------------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -303,7 +324,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("-o", "--output", choices=("json", "table"), default="json", help="output format (default json)")
 
     parser = argparse.ArgumentParser(prog="azml-jupyter", description=__doc__.split("\n\n")[0], parents=[common])
-    groups = parser.add_subparsers(title="groups", metavar="{job,data,compute,workspace}")
+    groups = parser.add_subparsers(title="groups", metavar="{job,data,compute,workspace,export}")
 
     def command(group, name: str, handler: Callable, help: str) -> argparse.ArgumentParser:
         sub = group.add_parser(name, help=help, parents=[common])
@@ -367,6 +388,27 @@ def _parser() -> argparse.ArgumentParser:
     configure.add_argument("--from-terraform", required=True, metavar="DIR_OR_JSON",
                            help="a Terraform folder (runs `terraform output -json`) or a saved output JSON file")
     configure.add_argument("--output-file", help="where to write config.json (default: ./.azureml/config.json)")
+    export = command(groups, "export", notebook_export, "a notebook (or some of its cells) as a job folder: "
+                     "job.yml, src/, environment/ and optionally a GitHub Actions workflow")
+    export.add_argument("notebook", help="the .ipynb file")
+    export.add_argument("--to", required=True, metavar="DIR", help="folder to write (must be empty)")
+    export.add_argument("--cells", help="code cells to export as a command job, 1-based: 3-7, 4, 2,5-6 "
+                        "(default: the whole notebook as a papermill job)")
+    export.add_argument("--compute")
+    export.add_argument("--environment", help="a registered environment (default: captured conda spec)")
+    export.add_argument("--experiment")
+    export.add_argument("--display-name")
+    export.add_argument("-n", "--name", help="job name, and the workflow's name")
+    export.add_argument("--input", action="append", default=[], metavar="NAME=PATH|azureml:asset:version")
+    export.add_argument("--output-name", action="append", default=[], metavar="NAME", help="an output folder")
+    export.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="(cells) a literal input")
+    export.add_argument("--return", dest="returns", action="append", default=[], metavar="VAR1,VAR2")
+    export.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
+                        help="(whole notebook) a papermill parameter")
+    export.add_argument("--workflow", action="store_true", help="also write .github/workflows/azml-<name>.yml")
+    export.add_argument("--workflow-dir", help="where to write the workflow (default: <git root>/.github/workflows)")
+    export.add_argument("--kernel", default="python3", help="kernel that runs the earlier cells (default python3)")
+    export.add_argument("--force", action="store_true", help="replace an earlier export in DIR")
     return parser
 
 

@@ -197,7 +197,7 @@ class _MagicRewriter(ast.NodeVisitor):
             header = f"pass  # %%{name} {line}".rstrip() + "\n"
             if name in UNWRAPPED_CELL_MAGICS:
                 if name == "azml_submit":
-                    self._note("its %%azml_submit line is ignored; the body is submitted.")
+                    self._note("the %%azml_submit line itself is not part of the job (its options set the job's).")
                 self._replace(node, header + self._inner(body, node, f"%%{name}", node.lineno, indent=False))
                 return
             if name in DROPPED_CELL_MAGICS:
@@ -533,9 +533,11 @@ class _FreeNameAnalyser:
             if isinstance(node.ctx, ast.Load) and node.id not in defined and node.id not in local:
                 self.need(node.id, node)
             return
-        for name in _shell_expansion_names(node):
-            if name not in defined and name not in local:
-                self.need(name, node, optional=True)
+        if _is_runtime_call(node):  # its arguments are constants and globals()/locals()
+            for name in _shell_expansion_names(node):
+                if name not in defined and name not in local:
+                    self.need(name, node, optional=True)
+            return
         if isinstance(node, ast.NamedExpr):
             self.expr(node.value, defined, local)
             defined.update(_target_names(node.target))
@@ -595,14 +597,19 @@ class _FreeNameAnalyser:
         def read(name: str, node: ast.AST, local: frozenset[str], optional: bool = False) -> None:
             if name in local:
                 return
-            if name not in declared_global and any(name in scope for scope in scopes):
+            if name in declared_global:  # `global x; x += 1` reads the notebook's x, whoever binds it
+                self.need(name, node, optional=optional)
+                return
+            if any(name in scope for scope in scopes):
                 return
             if name not in self.module_bound:  # a module-level name of this code, bound before the call
                 self.need(name, node, optional=optional)
 
         def visit(node: ast.AST, local: frozenset[str]) -> None:
-            for name in _shell_expansion_names(node):
-                read(name, node, local, optional=True)
+            if _is_runtime_call(node):
+                for name in _shell_expansion_names(node):
+                    read(name, node, local, optional=True)
+                return
             if isinstance(node, ast.Name):
                 if isinstance(node.ctx, ast.Load):
                     read(node.id, node, local)
@@ -634,6 +641,15 @@ class _FreeNameAnalyser:
 
         for stmt in body:
             visit(stmt, frozenset())
+
+
+def _is_runtime_call(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == RUNTIME
+    )
 
 
 def _shell_expansion_names(node: ast.AST) -> list[str]:

@@ -411,7 +411,7 @@ def _is_code_object(value: Any) -> bool:
 def _import_statement(name: str, value: Any) -> str | None:
     """``from module import qualname as name`` when that import gives back this very object."""
     module, qualname = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
-    if not module or not qualname or "." in qualname or "<" in qualname:
+    if not module or module == "__main__" or not qualname or "." in qualname or "<" in qualname:
         return None
     try:
         imported = getattr(importlib.import_module(module), qualname)
