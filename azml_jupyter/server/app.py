@@ -12,7 +12,7 @@ import threading
 from typing import Any, Callable, TypeVar
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, CaselessStrEnum, Int, Unicode
+from traitlets import Bool, Callable as CallableTrait, CaselessStrEnum, Int, Unicode
 
 from ..backends.base import Backend
 
@@ -52,6 +52,12 @@ class AzmlJupyter(ExtensionApp):
         "managed identity (compute instances) or the Azure CLI's sign-in.",
     ).tag(config=True)
     max_workers = Int(8, help="Threads for backend and disk work (the event loop never waits on them).").tag(config=True)
+    backend_factory = CallableTrait(
+        None,
+        allow_none=True,
+        help="Advanced: a callable taking this app and returning a Backend, used instead of `backend` "
+        "(custom backends; the test suite's deliberately slow backend). Called once, in a worker thread.",
+    ).tag(config=True)
 
     def initialize_settings(self) -> None:
         self._pool = concurrent.futures.ThreadPoolExecutor(self.max_workers, thread_name_prefix="azml-worker")
@@ -68,6 +74,8 @@ class AzmlJupyter(ExtensionApp):
     def get_backend(self) -> Backend:
         """Open the backend on first use (inside a worker thread: it may import azure.ai.ml)."""
         with self._backend_lock:
+            if self._backend is None and self.backend_factory is not None:
+                self._backend = self.backend_factory(self)
             if self._backend is None:
                 from ..backends import open_backend
 
