@@ -334,7 +334,7 @@ jobs:
       - name: Check out the job folder
         uses: actions/checkout@v4
 
-      - name: Sign in to Azure (OpenID Connect, no secret)
+      - name: Sign in to Azure with OpenID Connect (federated credential)
         uses: azure/login@v2
         with:
           client-id: ${{{{ vars.AZURE_CLIENT_ID }}}}

@@ -257,9 +257,9 @@ def finish(namespace: dict[str, Any]) -> None:
 
 
 def display(*objects: Any, **_: Any) -> None:
-    """The job's ``display``: what the notebook would show, as text in the log."""
+    """The job's ``display``: what the notebook would show (the object's repr), as text in the log."""
     for obj in objects:
-        print(obj if isinstance(obj, str) else repr(obj), flush=True)
+        print(repr(obj), flush=True)
 
 
 # ---- IPython syntax in jobs (see analysis.translate_cell) ----------------------------------------------
