@@ -138,8 +138,8 @@ class JobTable:
             return "No jobs yet."
         table = [[("" if getattr(j, c) is None else str(getattr(j, c))) for c in self.COLUMNS] for j in self.jobs]
         widths = [max(len(c), *(len(r[i]) for r in table)) for i, c in enumerate(self.COLUMNS)]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(self.COLUMNS, widths))]
-        lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in table]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(self.COLUMNS, widths, strict=True))]
+        lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in table]
         return "\n".join(line.rstrip() for line in lines)
 
 

@@ -25,4 +25,13 @@ def export_notebook(*args, **kwargs):
     return _export(*args, **kwargs)
 
 
-__all__ = ["Job", "JobFailed", "DryRun", "submit_cells", "submit_notebook", "notebook_job", "export_notebook", "last_job"]
+__all__ = [
+    "Job",
+    "JobFailed",
+    "DryRun",
+    "submit_cells",
+    "submit_notebook",
+    "notebook_job",
+    "export_notebook",
+    "last_job",
+]

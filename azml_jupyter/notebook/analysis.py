@@ -25,7 +25,7 @@ import ast
 import builtins
 import dataclasses
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..errors import InvalidRequest
 
@@ -36,11 +36,44 @@ RUNTIME = "_azml_runtime"  # the name main.py imports the job's runtime helper a
 # environment/conda.yaml, which lists what the kernel has installed.
 DROPPED_LINE_MAGICS = frozenset(
     {
-        "matplotlib", "load_ext", "reload_ext", "unload_ext", "autoreload", "aimport", "config", "pip",
-        "conda", "mamba", "micromamba", "who", "whos", "who_ls", "lsmagic", "pinfo", "pinfo2", "psearch",
-        "pdef", "pdoc", "psource", "pfile", "history", "xmode", "colors", "precision", "pprint",
-        "azml_jobs", "azml_logs", "load_ext", "autocall", "automagic", "doctest_mode", "page", "pdb",
-        "magic", "quickref", "notebook", "tb",
+        "matplotlib",
+        "load_ext",
+        "reload_ext",
+        "unload_ext",
+        "autoreload",
+        "aimport",
+        "config",
+        "pip",
+        "conda",
+        "mamba",
+        "micromamba",
+        "who",
+        "whos",
+        "who_ls",
+        "lsmagic",
+        "pinfo",
+        "pinfo2",
+        "psearch",
+        "pdef",
+        "pdoc",
+        "psource",
+        "pfile",
+        "history",
+        "xmode",
+        "colors",
+        "precision",
+        "pprint",
+        "azml_jobs",
+        "azml_logs",
+        "autocall",
+        "automagic",
+        "doctest_mode",
+        "page",
+        "pdb",
+        "magic",
+        "quickref",
+        "notebook",
+        "tb",
     }
 )
 # Line magics with a job meaning, rewritten into calls of the runtime helper.

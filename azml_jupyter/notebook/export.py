@@ -23,8 +23,9 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ..errors import InvalidRequest
 from .packaging import JobFolder, JobOptions, check_no_secrets, dump_yaml
@@ -119,9 +120,17 @@ def export_notebook(
 
             folder = _relocate(
                 build_notebook_job(
-                    notebook, build, parameters=parameters, inputs=inputs, compute=compute, environment=environment,
-                    experiment_name=experiment_name, display_name=display_name, name=name,
-                    environment_variables=environment_variables, relative_paths=True,
+                    notebook,
+                    build,
+                    parameters=parameters,
+                    inputs=inputs,
+                    compute=compute,
+                    environment=environment,
+                    experiment_name=experiment_name,
+                    display_name=display_name,
+                    name=name,
+                    environment_variables=environment_variables,
+                    relative_paths=True,
                 ),
                 to,
             )
@@ -130,14 +139,22 @@ def export_notebook(
             selected = parse_cells(cells, len(sources))
             options = _options_from_cells(sources, selected)
             given = {
-                "compute": compute, "environment": environment, "experiment_name": experiment_name,
-                "display_name": display_name, "name": name,
+                "compute": compute,
+                "environment": environment,
+                "experiment_name": experiment_name,
+                "display_name": display_name,
+                "name": name,
             }
             for key, value in given.items():
                 if value is not None:
                     setattr(options, key, value)
-            for key, value in (("inputs", inputs), ("outputs", outputs), ("params", params), ("returns", returns),
-                               ("environment_variables", environment_variables)):
+            for key, value in (
+                ("inputs", inputs),
+                ("outputs", outputs),
+                ("params", params),
+                ("returns", returns),
+                ("environment_variables", environment_variables),
+            ):
                 if value:
                     setattr(options, key, dict(value) if isinstance(value, Mapping) else list(value))
             options.experiment_name = options.experiment_name or _slug(notebook.stem)
@@ -167,12 +184,18 @@ def _options_from_cells(sources: list[str], selected: list[int]) -> JobOptions:
     for index in selected:
         first = sources[index].lstrip().split("\n", 1)[0]
         if first.startswith("%%azml_submit"):
-            parsed = parse_submit_line(first[len("%%azml_submit"):])
+            parsed = parse_submit_line(first[len("%%azml_submit") :])
             return JobOptions(
-                compute=parsed["compute"], environment=parsed["environment"], name=parsed["name"],
-                display_name=parsed["display_name"], experiment_name=parsed["experiment_name"],
-                inputs=parsed["inputs"], outputs=parsed["outputs"], params=parsed["params"],
-                returns=parsed["returns"], environment_variables=parsed["environment_variables"],
+                compute=parsed["compute"],
+                environment=parsed["environment"],
+                name=parsed["name"],
+                display_name=parsed["display_name"],
+                experiment_name=parsed["experiment_name"],
+                inputs=parsed["inputs"],
+                outputs=parsed["outputs"],
+                params=parsed["params"],
+                returns=parsed["returns"],
+                environment_variables=parsed["environment_variables"],
             )
     return JobOptions()
 
@@ -229,10 +252,14 @@ def _build_in_fresh_kernel(
     line = next((ln for ln in text.splitlines() if ln.startswith(MARKER)), None)
     if line is None:
         raise InvalidRequest(f"The export kernel gave no result: {text[-500:]}")
-    answer = json.loads(line[len(MARKER):])
+    answer = json.loads(line[len(MARKER) :])
     return JobFolder(
-        root=to, yaml_text=(to / "job.yml").read_text(encoding="utf-8"), notes=answer["notes"],
-        shipped=answer["shipped"], values=answer["values"], requirements=answer["requirements"],
+        root=to,
+        yaml_text=(to / "job.yml").read_text(encoding="utf-8"),
+        notes=answer["notes"],
+        shipped=answer["shipped"],
+        values=answer["values"],
+        requirements=answer["requirements"],
     )
 
 
@@ -255,16 +282,26 @@ def _build_here(request_json: str) -> None:
     stage = Path(tempfile.mkdtemp(prefix="azml-export-kernel-"))
     try:
         folder = build_cell_job(
-            request["cells"], request["selected"], get_ipython().user_ns, options, stage / "job",
+            request["cells"],
+            request["selected"],
+            get_ipython().user_ns,
+            options,
+            stage / "job",
             labels=[f"code cell {i + 1}" for i in range(len(request["cells"]))],
-            source=request["source"], relative_paths=False,
+            source=request["source"],
+            relative_paths=False,
         )
         # inputs were written relative to nothing (absolute); an export keeps them relative to the folder
         _relocate(folder, to)
         _relative_inputs(to)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-    answer = {"notes": folder.notes, "shipped": folder.shipped, "values": folder.values, "requirements": folder.requirements}
+    answer = {
+        "notes": folder.notes,
+        "shipped": folder.shipped,
+        "values": folder.values,
+        "requirements": folder.requirements,
+    }
     print(MARKER + json.dumps(answer, default=str))
 
 

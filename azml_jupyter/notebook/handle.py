@@ -8,8 +8,9 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import MutableMapping
 from pathlib import Path
-from typing import Any, MutableMapping
+from typing import Any
 
 from ..errors import AzmlError, NotFound
 from ..models import JobRecord, JobStatus
@@ -19,7 +20,7 @@ POLL_SECONDS = 0.25
 
 _lock = threading.Lock()
 _default_backend = None
-_last_job: "Job | None" = None
+_last_job: Job | None = None
 
 
 class JobFailed(AzmlError):
@@ -46,7 +47,7 @@ def default_backend():
         return _default_backend
 
 
-def last_job() -> "Job | None":
+def last_job() -> Job | None:
     """The job most recently submitted from this kernel."""
     return _last_job
 
@@ -73,7 +74,7 @@ class Job:
         self._shown_in: int | None = None  # the kernel execution that already displayed the widget
 
     @classmethod
-    def attach(cls, name: str, *, backend: Any = None, namespace: MutableMapping[str, Any] | None = None) -> "Job":
+    def attach(cls, name: str, *, backend: Any = None, namespace: MutableMapping[str, Any] | None = None) -> Job:
         """A handle for a job submitted earlier (by name)."""
         backend = backend or default_backend()
         return cls(name, backend=backend, namespace=namespace, record=backend.get_job(name))

@@ -27,8 +27,9 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidRequest
 from . import analysis, azml_runtime
@@ -94,7 +95,9 @@ def build_notebook_job(
         raise InvalidRequest(f"{', '.join(sorted(both))} given both as a parameter and as an input.")
     tagged = [c for c in code_cells if "parameters" in (c.metadata.get("tags") or [])]
     if (parameters or inputs) and not tagged:
-        notes.append(f"{path.name} has no cell tagged 'parameters'; papermill injects the parameters before the first cell.")
+        notes.append(
+            f"{path.name} has no cell tagged 'parameters'; papermill injects the parameters before the first cell."
+        )
 
     root = Path(folder)
     src = root / "src"
@@ -108,7 +111,9 @@ def build_notebook_job(
     for key, value in parameters.items():
         if _as_job_input(value):
             job_inputs[key] = value
-            words.append(f"-p {key} '${{{{inputs.{key}}}}}'" if isinstance(value, str) else f"-p {key} ${{{{inputs.{key}}}}}")
+            words.append(
+                f"-p {key} '${{{{inputs.{key}}}}}'" if isinstance(value, str) else f"-p {key} ${{{{inputs.{key}}}}}"
+            )
         else:
             in_file[key] = value
     for key, where in inputs.items():
@@ -152,7 +157,10 @@ def build_notebook_job(
     spec["tags"] = {"azml_jupyter": "notebook", "notebook": path.name}
     spec["code"] = "src"
     spec["command"] = command
-    spec["environment"] = environment_reference(environment) or {"image": DEFAULT_IMAGE, "conda_file": "environment/conda.yaml"}
+    spec["environment"] = environment_reference(environment) or {
+        "image": DEFAULT_IMAGE,
+        "conda_file": "environment/conda.yaml",
+    }
     if compute:
         spec["compute"] = compute_reference(compute)
     if job_inputs:
@@ -217,12 +225,19 @@ def notebook_job(
     display_name: str | None = None,
     inputs: Mapping[str, str] | None = None,
     name: str | None = None,
-) -> "Command":
+) -> Command:
     """The azure-ai-ml ``Command`` entity of a whole-notebook job (``backend.submit(entity)`` runs it).
     Its code folder is a scratch folder kept for a day (the submission copies or uploads it)."""
     folder = build_notebook_job(
-        path, _scratch_folder(), parameters=parameters, inputs=inputs, compute=compute, environment=environment,
-        experiment_name=experiment_name, display_name=display_name, name=name,
+        path,
+        _scratch_folder(),
+        parameters=parameters,
+        inputs=inputs,
+        compute=compute,
+        environment=environment,
+        experiment_name=experiment_name,
+        display_name=display_name,
+        name=name,
     )
     return folder.load()
 
@@ -250,8 +265,15 @@ def submit_notebook(
     scratch = Path(tempfile.mkdtemp(prefix="azml-notebook-"))
     try:
         folder = build_notebook_job(
-            path, scratch / "job", parameters=parameters, inputs=inputs, compute=compute, environment=environment,
-            experiment_name=experiment_name, display_name=display_name, name=name,
+            path,
+            scratch / "job",
+            parameters=parameters,
+            inputs=inputs,
+            compute=compute,
+            environment=environment,
+            experiment_name=experiment_name,
+            display_name=display_name,
+            name=name,
         )
         backend = backend or _handle.default_backend()
         record = backend.submit(folder.load())

@@ -8,8 +8,9 @@ import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Mapping, MutableMapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, MutableMapping, Sequence
+from typing import Any
 
 from ..errors import AzmlError
 from . import handle as _handle
@@ -132,8 +133,14 @@ def submit_cells(
         needs_backend = not dry_run or any(v.startswith("azureml:") for v in options.inputs.values())
         backend = backend or (_handle.default_backend() if needs_backend else None)
         folder = build_cell_job(
-            cells, selected, namespace, options, work / "job",
-            labels=labels, source=source, data_types=_data_types(backend, options.inputs),
+            cells,
+            selected,
+            namespace,
+            options,
+            work / "job",
+            labels=labels,
+            source=source,
+            data_types=_data_types(backend, options.inputs),
         )
         if dry_run:
             result = DryRun(folder.yaml_text, folder.files(), folder.notes, folder.shipped)
@@ -143,8 +150,9 @@ def submit_cells(
         record = backend.submit(folder.load())
     finally:
         shutil.rmtree(work, ignore_errors=True)  # the backend has its own copy of the code now
-    job = Job(record.name, backend=backend, namespace=namespace, returns=options.returns, record=record,
-              notes=folder.notes)
+    job = Job(
+        record.name, backend=backend, namespace=namespace, returns=options.returns, record=record, notes=folder.notes
+    )
     _handle.remember(job)
     if show:
         _show(job, folder)
@@ -159,7 +167,7 @@ def _data_types(backend: Any, inputs: Mapping[str, str]) -> dict[str, str]:
     for key, where in inputs.items():
         if not where.startswith("azureml:") or where.startswith("azureml://") or backend is None:
             continue
-        reference = where[len("azureml:"):]
+        reference = where[len("azureml:") :]
         name, _, version = reference.partition(":")
         if "@" in name:
             name, version = name.split("@", 1)[0], None

@@ -54,8 +54,9 @@ class JobMonitor(widgets.VBox):
         self.status_badge = widgets.HTML()
         self.elapsed_html = widgets.HTML()
         self.studio_link = widgets.HTML()
-        self.cancel_button = widgets.Button(description="Cancel", icon="stop", button_style="danger",
-                                            tooltip=f"Cancel job {name}")
+        self.cancel_button = widgets.Button(
+            description="Cancel", icon="stop", button_style="danger", tooltip=f"Cancel job {name}"
+        )
         self.cancel_button.on_click(lambda _: self.cancel())
         self.error_html = widgets.HTML()
         self.log_view = widgets.HTML(layout=widgets.Layout(width="100%"))
@@ -137,14 +138,16 @@ class JobMonitor(widgets.VBox):
         category, colour = STATUS_STYLE[status]
         self.status_badge.value = (
             f'<span class="azml-status azml-status-{category}" style="background:{colour};'
-            'color:var(--jp-ui-inverse-font-color1);border-radius:0.8em;padding:0.1em 0.7em;'
+            "color:var(--jp-ui-inverse-font-color1);border-radius:0.8em;padding:0.1em 0.7em;"
             f'font-weight:600">{html.escape(status.value)}</span>'
         )
         label = record.display_name if record and record.display_name else self.name
         self.title_html.value = f"<b>{html.escape(label)}</b> <code>{html.escape(self.name)}</code>"
         self.elapsed_html.value = f"<span title='elapsed'>{_elapsed(record)}</span>" if record else ""
         if record and record.studio_url:
-            self.studio_link.value = f'<a href="{html.escape(record.studio_url)}" target="_blank" rel="noopener">Open in Azure ML studio</a>'
+            self.studio_link.value = (
+                f'<a href="{html.escape(record.studio_url)}" target="_blank" rel="noopener">Open in Azure ML studio</a>'
+            )
         self.cancel_button.disabled = status.is_terminal or status is JobStatus.CANCEL_REQUESTED
         if record and record.error and status.is_terminal:
             self.error_html.value = _error_html(record.error)

@@ -113,7 +113,9 @@ def test_star_import_in_an_earlier_cell_resolves_through_the_kernel(tmp_path: Pa
 
 # ---- magics inside cells ---------------------------------------------------------------------------
 def test_magics_are_rewritten_with_line_numbers_kept():
-    cell = translate_cell("%pip install scikit-learn\nx = 1\n%time y = f(x)\n!echo {y}\nfiles = !ls\n%matplotlib inline\n", "c")
+    cell = translate_cell(
+        "%pip install scikit-learn\nx = 1\n%time y = f(x)\n!echo {y}\nfiles = !ls\n%matplotlib inline\n", "c"
+    )
     lines = cell.python.splitlines()
     assert lines[0].startswith("pass  # %pip install scikit-learn")
     assert lines[2] == "y = f(x)"
@@ -182,11 +184,15 @@ def test_transitive_functions_imports_and_values_run_as_a_script(tmp_path: Path)
 
     namespace.update(json=_json, m=_math)
     folder = build_cell_job(cells, [4], namespace, JobOptions(returns=["text"]), tmp_path / "j", source="t.ipynb")
-    assert folder.shipped == {"imports": ["json", "m"], "definitions": ["describe", "norm"], "values": ["LABEL", "vector"]}
+    assert folder.shipped == {
+        "imports": ["json", "m"],
+        "definitions": ["describe", "norm"],
+        "values": ["LABEL", "vector"],
+    }
     done = run_job_script(folder, "--azml-output", f"azml_returns={tmp_path / 'ret'}")
     assert done.returncode == 0, done.stderr
     assert "shell says 2" in done.stdout
-    assert "'{\"norm\": 5.0, \"label\": \"vec\"}'" in done.stdout  # the last expression is displayed
+    assert '\'{"norm": 5.0, "label": "vec"}\'' in done.stdout  # the last expression is displayed
     assert azml_runtime.load_values(str(tmp_path / "ret")) == {"text": '{"norm": 5.0, "label": "vec"}'}
 
 
@@ -239,8 +245,14 @@ def test_type_specific_formats(tmp_path: Path):
 def test_unserialisable_variable_names_the_variable_and_its_cell_and_writes_nothing(tmp_path: Path):
     namespace = {"__name__": "__main__", "lock": threading.Lock()}
     with pytest.raises(UnserialisableVariable) as caught:
-        build_cell_job(["lock = threading.Lock()", "lock.acquire()"], [1], namespace, JobOptions(), tmp_path / "j",
-                       labels=["In [3]", "In [4]"])
+        build_cell_job(
+            ["lock = threading.Lock()", "lock.acquire()"],
+            [1],
+            namespace,
+            JobOptions(),
+            tmp_path / "j",
+            labels=["In [3]", "In [4]"],
+        )
     assert "Variable 'lock' (assigned in In [3]) cannot be sent to the job" in caught.value.message
     assert caught.value.details == {"variable": "lock", "cell": "In [3]"}
 
@@ -255,17 +267,30 @@ def test_assigned_but_never_run_and_undefined_names_are_refused(tmp_path: Path):
 def test_inputs_outputs_and_params_are_bound_by_the_job(tmp_path: Path):
     data = tmp_path / "data.csv"
     data.write_text("a\n1\n2\n")
-    options = JobOptions(inputs={"data": str(data)}, outputs=["plots"], params={"lr": 0.5, "tag": "two words"},
-                         returns=["summary"])
-    cell = "import os\nsummary = (open(data).read().count('\\n'), lr * 2, tag)\nopen(os.path.join(plots, 'p.txt'), 'w').write('x')"
+    options = JobOptions(
+        inputs={"data": str(data)}, outputs=["plots"], params={"lr": 0.5, "tag": "two words"}, returns=["summary"]
+    )
+    cell = (
+        "import os\nsummary = (open(data).read().count('\\n'), lr * 2, tag)\n"
+        "open(os.path.join(plots, 'p.txt'), 'w').write('x')"
+    )
     folder = build_cell_job([cell], [0], {"__name__": "__main__"}, options, tmp_path / "j")
     spec = __import__("yaml").safe_load(folder.yaml_text)
     assert spec["inputs"] == {"data": {"type": "uri_file", "path": str(data)}, "lr": 0.5, "tag": "two words"}
     assert set(spec["outputs"]) == {"plots", "azml_returns"}
     assert "--azml-param 'lr=${{inputs.lr}}'" in spec["command"]
     done = run_job_script(
-        folder, "--azml-input", f"data={data}", "--azml-param", "lr=0.5", "--azml-param", "tag=two words",
-        "--azml-output", f"plots={tmp_path / 'plots'}", "--azml-output", f"azml_returns={tmp_path / 'ret'}",
+        folder,
+        "--azml-input",
+        f"data={data}",
+        "--azml-param",
+        "lr=0.5",
+        "--azml-param",
+        "tag=two words",
+        "--azml-output",
+        f"plots={tmp_path / 'plots'}",
+        "--azml-output",
+        f"azml_returns={tmp_path / 'ret'}",
     )
     assert done.returncode == 0, done.stderr
     assert azml_runtime.load_values(str(tmp_path / "ret")) == {"summary": (3, 1.0, "two words")}
@@ -280,15 +305,18 @@ def test_a_missing_return_fails_the_job_with_a_clear_line(tmp_path: Path):
 
 
 def test_traceback_points_at_the_cell_and_its_line(tmp_path: Path):
-    folder = build_cell_job(["a = 1\nb = a / 0"], [0], {"__name__": "__main__"}, JobOptions(), tmp_path / "j",
-                            labels=["In [7]"])
+    folder = build_cell_job(
+        ["a = 1\nb = a / 0"], [0], {"__name__": "__main__"}, JobOptions(), tmp_path / "j", labels=["In [7]"]
+    )
     done = run_job_script(folder)
     assert done.returncode == 1
     assert 'azml_in_7.py", line 2' in done.stderr and "ZeroDivisionError" in done.stderr
 
 
 # ---- secrets and options ---------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["AZURE_CLIENT_SECRET", "DB_PASSWORD", "GITHUB_TOKEN", "API_KEY", "STORAGE_CONNECTION_STRING", "openai_key"])
+@pytest.mark.parametrize(
+    "name", ["AZURE_CLIENT_SECRET", "DB_PASSWORD", "GITHUB_TOKEN", "API_KEY", "STORAGE_CONNECTION_STRING", "openai_key"]
+)
 def test_credential_like_environment_variables_are_refused(tmp_path: Path, name: str):
     with pytest.raises(SecretInJob) as caught:
         build_cell_job(["x = 1"], [0], {}, JobOptions(environment_variables={name: "v"}), tmp_path / "j")
@@ -298,12 +326,16 @@ def test_credential_like_environment_variables_are_refused(tmp_path: Path, name:
 
 def test_ordinary_environment_variables_are_fine(tmp_path: Path):
     assert not looks_like_secret("MONKEY_BUSINESS") and not looks_like_secret("OMP_NUM_THREADS")
-    folder = build_cell_job(["x = 1"], [0], {}, JobOptions(environment_variables={"OMP_NUM_THREADS": "2"}), tmp_path / "j")
+    folder = build_cell_job(
+        ["x = 1"], [0], {}, JobOptions(environment_variables={"OMP_NUM_THREADS": "2"}), tmp_path / "j"
+    )
     assert "OMP_NUM_THREADS: '2'" in folder.yaml_text
 
 
 def test_job_json_and_conda_file(tmp_path: Path):
-    folder = build_cell_job(["import yaml\nprint(yaml.__version__)"], [0], {"__name__": "__main__"}, JobOptions(), tmp_path / "j")
+    folder = build_cell_job(
+        ["import yaml\nprint(yaml.__version__)"], [0], {"__name__": "__main__"}, JobOptions(), tmp_path / "j"
+    )
     conda = (folder.root / "environment" / "conda.yaml").read_text()
     assert "PyYAML==" in conda and f"python={sys.version_info.major}.{sys.version_info.minor}" in conda
     job = json.loads((folder.root / "src" / "azml_job.json").read_text())

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from azml_jupyter.errors import InvalidRequest
 from azml_jupyter.notebook import azml_runtime
 from azml_jupyter.notebook.export import parse_cells
-from azml_jupyter.errors import InvalidRequest
 
 from .conftest import execute
 
@@ -69,7 +69,9 @@ def test_export_runs_on_the_local_engine_with_the_same_result_as_the_magic(examp
     answer = json.loads(done.stdout)
     assert answer["workflow"].endswith(".github/workflows/azml-bank-marketing.yml")
     job_dir = example / "job"
-    assert {"job.yml", "src/main.py", "environment/conda.yaml", "src/azml_values/customers.parquet"} <= set(answer["files"])
+    assert {"job.yml", "src/main.py", "environment/conda.yaml", "src/azml_values/customers.parquet"} <= set(
+        answer["files"]
+    )
 
     # 3. azure-ai-ml's own loader accepts it, as `az ml job create -f` would
     entity = load_job(job_dir / "job.yml")
@@ -102,7 +104,7 @@ def test_workflow_is_valid_yaml_with_oidc_login_and_no_secret(example):
         "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}",
     }
     run = steps[-1]["run"]
-    assert run.startswith("az ml job create --file \"analysis/whole/job.yml\"") and run.endswith("--stream")
+    assert run.startswith('az ml job create --file "analysis/whole/job.yml"') and run.endswith("--stream")
     code = "\n".join(line for line in text.lower().splitlines() if not line.lstrip().startswith("#"))
     for forbidden in ("secret", "creds", "azure_credentials", "password"):
         assert forbidden not in code

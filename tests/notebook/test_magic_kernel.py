@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 
-from .conftest import error_of, outputs_text
+from .conftest import outputs_text
 
 SETUP = [
     "%load_ext azml_jupyter",
     "import pandas as pd\nimport statistics",
-    "def weighted_mean(frame, column, weight):\n    total = (frame[column] * frame[weight]).sum()\n    return total / frame[weight].sum()",
+    "def weighted_mean(frame, column, weight):\n"
+    "    total = (frame[column] * frame[weight]).sum()\n"
+    "    return total / frame[weight].sum()",
     "df = pd.DataFrame({'age': [30, 40, 50, 60], 'w': [1, 2, 3, 4]})\nlocal_answer = weighted_mean(df, 'age', 'w')",
 ]
 

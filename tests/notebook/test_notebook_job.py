@@ -15,7 +15,8 @@ from .conftest import make_notebook, outputs_text
 
 PARAMETERISED = [
     "rows = 10\nlabel = 'default'\nscale = 1.0\nflags = []",
-    "import json\ntotal = sum(range(rows)) * scale\nprint(json.dumps({'label': label, 'total': total, 'flags': flags}))",
+    "import json\ntotal = sum(range(rows)) * scale\n"
+    "print(json.dumps({'label': label, 'total': total, 'flags': flags}))",
 ]
 
 
@@ -47,7 +48,9 @@ def test_whole_notebook_job_with_parameters_from_a_kernel(run_cells, local_backe
 def test_failing_notebook_names_the_failing_cell(local_backend, tmp_path):
     from azml_jupyter.notebook import submit_notebook
 
-    notebook = write(tmp_path / "broken.ipynb", ["x = 1", "y = x + 1", "raise KeyError('missing column: age')", "z = 3"])
+    notebook = write(
+        tmp_path / "broken.ipynb", ["x = 1", "y = x + 1", "raise KeyError('missing column: age')", "z = 3"]
+    )
     job = submit_notebook(notebook, backend=local_backend, show=False)
     record = job.wait(timeout=180)
     assert record.status.value == "Failed"
@@ -77,9 +80,11 @@ def test_notebook_job_returns_a_command_entity_the_backend_runs(local_backend, t
 def test_parameter_typing_and_the_command(tmp_path):
     notebook = write(tmp_path / "my notebook.ipynb", PARAMETERISED, {0: ["parameters"]})
     folder = build_notebook_job(
-        notebook, tmp_path / "job",
+        notebook,
+        tmp_path / "job",
         parameters={"rows": 4, "label": "x y", "code": "007", "enabled": True, "flags": ["q"]},
-        compute="cpu", environment="sklearn-env:3",
+        compute="cpu",
+        environment="sklearn-env:3",
     )
     spec = __import__("yaml").safe_load(folder.yaml_text)
     assert spec["inputs"] == {"rows": 4, "label": "x y"}

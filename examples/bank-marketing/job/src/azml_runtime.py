@@ -116,7 +116,10 @@ def save_value(name: str, value: Any, folder: str) -> dict[str, Any]:
             else:
                 _write(folder, f"{name}.parquet", buffer.getvalue())
                 return {
-                    **entry, "format": "parquet", "file": f"{name}.parquet", "bytes": buffer.tell(),
+                    **entry,
+                    "format": "parquet",
+                    "file": f"{name}.parquet",
+                    "bytes": buffer.tell(),
                     "modules": ["pandas", "pyarrow"],
                 }
     buffer = io.BytesIO()
@@ -124,7 +127,9 @@ def save_value(name: str, value: Any, folder: str) -> dict[str, Any]:
     try:
         pickler.dump(value)
     except Exception as exc:
-        raise ValueNotSerialisable(name, f"{_type_name(value)} cannot be pickled ({type(exc).__name__}: {exc})") from None
+        raise ValueNotSerialisable(
+            name, f"{_type_name(value)} cannot be pickled ({type(exc).__name__}: {exc})"
+        ) from None
     _write(folder, f"{name}.pkl", buffer.getvalue())
     return {
         **entry,
