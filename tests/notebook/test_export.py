@@ -153,3 +153,28 @@ def test_the_committed_example_export_is_current():
     assert job.outputs["azml_returns"].type == "uri_folder"
     workflow = yaml.safe_load((EXAMPLE / "github-workflow" / "azml-bank-marketing.yml").read_text())
     assert "examples/bank-marketing/job/job.yml" in workflow["jobs"]["submit"]["steps"][-1]["run"]
+
+
+def test_earlier_submit_cells_run_in_the_export_kernel_instead_of_submitting(tmp_path, azml_home, local_backend):
+    import nbformat
+
+    from .conftest import make_notebook
+
+    notebook = tmp_path / "two-steps.ipynb"
+    nbformat.write(
+        make_notebook(
+            [
+                "%load_ext azml_jupyter",
+                "base = 20",
+                "%%azml_submit --return doubled\ndoubled = base * 2",
+                "%%azml_submit --return answer\nanswer = doubled + 2",
+            ]
+        ),
+        notebook,
+    )
+    done = cli("export", notebook.name, "--cells", "4", "--to", "out", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert local_backend.list_jobs().jobs == []  # preparing the export submitted nothing
+    values = json.loads((tmp_path / "out" / "src" / "azml_job.json").read_text())["values"]
+    assert list(values) == ["doubled"] and values["doubled"]["cell"] == "code cell 3"
+    assert (tmp_path / "out" / "src" / "azml_values" / "doubled.json").read_text() == "40"
