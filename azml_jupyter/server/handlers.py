@@ -391,6 +391,7 @@ class LogsHandler(AzmlHandler):
         self.set_header("X-Accel-Buffering", "no")  # nginx and friends: do not buffer the stream
         status = None
         last_write = time.monotonic()
+        read_seconds = 0.0
         try:
             while not self._closed:
                 parts = []
@@ -409,14 +410,17 @@ class LogsHandler(AzmlHandler):
                     last_write = time.monotonic()
                 if chunk.complete:
                     break
-                await asyncio.sleep(LOG_POLL_SECONDS)
+                # a backend whose reads are slow (a remote service) is asked no more often than it answers
+                await asyncio.sleep(max(LOG_POLL_SECONDS, read_seconds))
                 if self._closed:
                     break
+                started = time.monotonic()
                 try:
                     chunk = await self.call("read_logs", name, chunk.next_offset)
                 except AzmlError as exc:  # the stream has started: report in-band, then stop
                     self.write(_event("error", json.dumps(exc.to_dict())))
                     break
+                read_seconds = time.monotonic() - started
         except StreamClosedError:
             return
         if not self._closed:

@@ -41,19 +41,20 @@ class RootPaths:
         self.allow_hidden = allow_hidden
 
     # ---- reading: request string -> real path --------------------------------------------------
-    def resolve(self, path: object, *, field: str = "path", must_exist: bool = False) -> Path:
-        """The real (symlink-free) path inside the root that ``path`` names, or a domain error."""
+    def resolve(self, path: object, *, field: str = "path", must_exist: bool = False, base: Path | None = None) -> Path:
+        """The real (symlink-free) path inside the root that ``path`` names (relative to the root, or to
+        ``base``, a real folder inside it), or a domain error. Messages show ``path`` as given."""
         if not isinstance(path, str):
             raise InvalidRequest(f"{field} must be a string.", details={"field": field}, code="invalid_path")
         _check_text(path, field)
-        candidate = Path(path) if os.path.isabs(path) else self.root / path
+        candidate = Path(path) if os.path.isabs(path) else (base or self.root) / path
         real = Path(os.path.realpath(candidate))
         if not self.inside(real):
             raise PathOutsideRoot(
                 f"{field} {path!r} is outside the Jupyter root folder.", details={"field": field, "path": path}
             )
         if not self.allow_hidden:
-            lexical = os.path.normpath(path).split("/") if not os.path.isabs(path) else []
+            lexical = os.path.normpath(path).split("/") if not os.path.isabs(path) and base is None else []
             if _hidden(lexical) or _hidden(real.relative_to(self.root).parts):
                 raise Forbidden(
                     f"{field} {path!r} is or is inside a hidden file or folder, and the server does not allow "

@@ -250,7 +250,7 @@ def _local_path(key: str, value: Any) -> str | None:
 
 
 def _confine(value: str, base: Path, paths: RootPaths, field: str) -> Path:
-    return paths.resolve(value if os.path.isabs(value) else str(base / value), field=field)
+    return paths.resolve(value, field=field, base=base)
 
 
 def _scan_yaml_text(text: str, base: Path, paths: RootPaths, source: str, depth: int = 0) -> None:
