@@ -81,7 +81,7 @@ def main() -> int:
             run(kc, f"%%azml_submit --wait --return result --name bench_wait_{index}_{int(time.time())}\n{WORK}")
             job.append(time.perf_counter() - started)
         size = run(kc, "import io\n_b = io.BytesIO()\nframe.to_parquet(_b)\nprint(_b.tell())").strip().splitlines()[-1]
-        check = run(kc, f"expected = summarise(frame)\nprint(expected == result)").strip().splitlines()[-1]
+        check = run(kc, "expected = summarise(frame)\nprint(expected == result)").strip().splitlines()[-1]
         assert check == "True", "the job's result differs from the kernel's"
     finally:
         kc.stop_channels()

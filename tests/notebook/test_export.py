@@ -52,6 +52,8 @@ def example(tmp_path: Path) -> Path:
 
 
 def test_export_runs_on_the_local_engine_with_the_same_result_as_the_magic(example, azml_home, local_backend):
+    for module in ("numpy", "pandas", "sklearn"):
+        pytest.importorskip(module, reason="test dependencies of the example: numpy, pandas, scikit-learn")
     import nbformat
     from azure.ai.ml import load_job
     from azure.ai.ml.entities import Command

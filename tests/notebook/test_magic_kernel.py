@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from .conftest import outputs_text
 
 SETUP = [
@@ -17,6 +19,7 @@ SETUP = [
 
 
 def test_cell_uses_import_function_and_dataframe_and_returns_equal_value(run_cells, local_backend):
+    pytest.importorskip("pandas", reason="test dependency: pandas (the kernel builds a DataFrame)")
     nb = run_cells(
         SETUP
         + [
