@@ -29,8 +29,8 @@ import stat
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from blake3 import blake3
 
@@ -198,7 +198,7 @@ class LocalDatastores:
         walk(str(source), "")
         return planned
 
-    def _known_digests(self, planned: list[_PlannedFile], reporter: "_Reporter") -> None:
+    def _known_digests(self, planned: list[_PlannedFile], reporter: _Reporter) -> None:
         """Files unchanged since we last copied them (same size, mtime, inode) are not read again.
         (Objects are not checked here: a missing one is copied again when the asset folder is built.)"""
         known = self.store.fingerprints([f.source for f in planned])
@@ -216,7 +216,7 @@ class LocalDatastores:
                 self._prefixes.add(prefix)
         return os.path.join(prefix, digest)
 
-    def _store_files(self, todo: list[_PlannedFile], reporter: "_Reporter", cancel: threading.Event | None) -> None:
+    def _store_files(self, todo: list[_PlannedFile], reporter: _Reporter, cancel: threading.Event | None) -> None:
         small = [f for f in todo if f.size < LARGE_FILE]
         large = [f for f in todo if f.size >= LARGE_FILE]
         if not small:
@@ -238,14 +238,14 @@ class LocalDatastores:
                     future.cancel()
                 raise
 
-    def _store_batch(self, files: list[_PlannedFile], reporter: "_Reporter", cancel: threading.Event | None) -> None:
+    def _store_batch(self, files: list[_PlannedFile], reporter: _Reporter, cancel: threading.Event | None) -> None:
         buffer = bytearray(BLOCK)
         for f in files:
             if cancel is not None and cancel.is_set():
                 raise CopyCanceled("The copy was canceled.")
             self._store_small(f, reporter, buffer)
 
-    def _store_small(self, f: _PlannedFile, reporter: "_Reporter", buffer: bytearray) -> None:
+    def _store_small(self, f: _PlannedFile, reporter: _Reporter, buffer: bytearray) -> None:
         """Stream through one buffer: hash as we read; a file that fits the buffer is written only if
         its object is new, a longer one is written to staging as it is read."""
         reporter.start(f.relpath)
@@ -284,7 +284,7 @@ class LocalDatastores:
         f.digest = digest
         reporter.advance(n, file_done=True)
 
-    def _store_large(self, f: _PlannedFile, reporter: "_Reporter", cancel: threading.Event | None) -> None:
+    def _store_large(self, f: _PlannedFile, reporter: _Reporter, cancel: threading.Event | None) -> None:
         reporter.start(f.relpath)
         # The partial copy's name depends on the source's identity, so a retry (even by another
         # process after this one was killed) continues it; a lock keeps two copies from sharing it.
@@ -321,7 +321,7 @@ class LocalDatastores:
         dst: int,
         offset: int,
         hasher: blake3,
-        reporter: "_Reporter",
+        reporter: _Reporter,
         cancel: threading.Event | None,
     ) -> None:
         """Kernel copy of [offset, size) while one thread hashes each copied chunk from the source."""
@@ -356,7 +356,7 @@ class LocalDatastores:
         planned: list[_PlannedFile],
         *,
         folder: bool,
-        reporter: "_Reporter",
+        reporter: _Reporter,
         cancel: threading.Event | None,
     ) -> str:
         """The datastore view of an import: ``LocalUpload/<tree>/<name>`` made of hard links to objects,
@@ -381,7 +381,9 @@ class LocalDatastores:
                     old = f.digest
                     self._store_files([f], reporter, cancel)
                     if f.digest != old:  # the file changed under the same identity: its tree is another one
-                        raise InvalidRequest(f"{f.source} changed while it was being copied; copy it again.")
+                        raise InvalidRequest(
+                            f"{f.source} changed while it was being copied; copy it again."
+                        ) from None
                     _link_or_copy(self._object(f.digest), target)
             if folder and not planned:
                 os.makedirs(os.path.join(building, name), exist_ok=True)
@@ -507,7 +509,7 @@ class _Throttle:
         self.lock = threading.Lock()
 
     @classmethod
-    def from_environment(cls) -> "_Throttle":
+    def from_environment(cls) -> _Throttle:
         try:
             rate = float(os.environ.get("AZML_COPY_MAX_BYTES_PER_SECOND") or 0)
         except ValueError:

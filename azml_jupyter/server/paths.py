@@ -103,7 +103,7 @@ class RootPaths:
         placed: list[Path] = []
         fds: dict[Path, int] = {}
         try:
-            for source, rel in zip(files, relatives):
+            for source, rel in zip(files, relatives, strict=True):
                 folder_fd = self._open_folder(destination.relative_to(self.root) / rel.parent, fds)
                 os.replace(source, rel.name, dst_dir_fd=folder_fd)
                 placed.append(destination / rel)

@@ -4,6 +4,14 @@ workspace, and ``api(...)``, a thin JSON client over ``jp_fetch`` that never rai
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +21,7 @@ import pytest
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "azml_config(**traits): extra c.AzmlJupyter settings for this test's server")
-    config.addinivalue_line("markers", "server_config(**sections): extra traitlets config sections for this test's server")
+    config.addinivalue_line("markers", "server_config(**sections): extra traitlets config sections for the server")
 
 
 @pytest.fixture
@@ -114,7 +122,8 @@ def _stored_state(home: Path) -> tuple:
 
     files = sorted(
         str(p.relative_to(home)) for p in home.rglob("*")
-        if p.is_file() and not p.name.startswith("workspace.db") and p.name not in ("engine.log", "engine.pid", "engine.lock")
+        if p.is_file() and not p.name.startswith("workspace.db")
+        and p.name not in ("engine.log", "engine.pid", "engine.lock")
     )
     if not (home / "workspace.db").exists():
         return ((), files)
@@ -154,3 +163,80 @@ def stored_state(azml_home: Path):
 def job_yaml():
     """``job_yaml("echo hi", compute="azureml:x")`` -> command job YAML text."""
     return _job_yaml
+
+
+# ---- a real `jupyter server` process (kill -9, schemathesis) -----------------------------------------
+SERVER_TOKEN = "azml-test-token"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    def __init__(self, root: Path, home: Path, env: dict[str, str], log: Path | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.token = SERVER_TOKEN
+        jupyter = Path(sys.executable).with_name("jupyter-server")
+        output = open(log, "wb") if log else subprocess.DEVNULL
+        self.process = subprocess.Popen(
+            [str(jupyter), "--no-browser", "--allow-root", f"--port={self.port}", "--ip=127.0.0.1",
+             f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={SERVER_TOKEN}",
+             f"--AzmlJupyter.local_home={home}", "--AzmlJupyter.backend=local"],
+            env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        if log:
+            output.close()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.call("GET", "/api/status")
+                return
+            except (urllib.error.URLError, ConnectionError):
+                assert self.process.poll() is None, "the server exited"
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.1)
+
+    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"token {SERVER_TOKEN}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def kill(self) -> None:
+        os.kill(self.process.pid, signal.SIGKILL)  # the server, by its own pid: no chance to clean up
+        self.process.wait(30)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.kill(self.process.pid, signal.SIGKILL)
+                self.process.wait(30)
+
+
+@pytest.fixture
+def jupyter_server():
+    """``jupyter_server(root, home, env, log) -> Server``: a separate ``jupyter server`` process with the
+    extension on loopback (token ``SERVER_TOKEN``); stopped at the end of the test."""
+    started: list[Server] = []
+
+    def start(root: Path, home: Path, env: dict[str, str] | None = None, log: Path | None = None) -> Server:
+        server = Server(root, home, env or {}, log)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -8,73 +8,13 @@ seconds on any machine; nothing here asserts a duration."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 SIZE = 192 << 20
-TOKEN = "resume-test-token"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    def __init__(self, root: Path, home: Path, env: dict[str, str]):
-        self.port = free_port()
-        jupyter = Path(sys.executable).with_name("jupyter-server")
-        self.process = subprocess.Popen(
-            [str(jupyter), "--no-browser", "--allow-root", f"--port={self.port}", "--ip=127.0.0.1",
-             f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={TOKEN}",
-             f"--AzmlJupyter.local_home={home}", "--AzmlJupyter.backend=local"],
-            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                self.call("GET", "/api/status")
-                return
-            except (urllib.error.URLError, ConnectionError):
-                assert self.process.poll() is None, "the server exited"
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
-
-    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}", method=method,
-            data=json.dumps(body).encode() if body is not None else None,
-            headers={"Authorization": f"token {TOKEN}"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
-
-    def kill(self) -> None:
-        os.kill(self.process.pid, signal.SIGKILL)  # the server, by its own pid: no chance to clean up
-        self.process.wait(30)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait(30)
 
 
 def sha256(path: Path) -> str:
@@ -86,16 +26,16 @@ def sha256(path: Path) -> str:
 
 
 @pytest.mark.slow
-def test_copy_in_resumes_after_the_server_is_killed_mid_copy(tmp_path: Path, azml_home: Path):
+def test_copy_in_resumes_after_the_server_is_killed_mid_copy(tmp_path: Path, azml_home: Path, jupyter_server):
     root = tmp_path / "root"
     root.mkdir()
     source = root / "big.bin"
     with open(source, "wb") as fh:
-        for index in range(SIZE // (8 << 20)):
+        for _ in range(SIZE // (8 << 20)):
             fh.write(os.urandom(8 << 20))
     request = {"path": "big.bin", "name": "big"}
 
-    first = Server(root, azml_home, {"AZML_COPY_MAX_BYTES_PER_SECOND": str(48 << 20)})
+    first = jupyter_server(root, azml_home, {"AZML_COPY_MAX_BYTES_PER_SECOND": str(48 << 20)})
     try:
         status, operation = first.call("POST", "/azml/data", request)
         assert status == 202, operation
@@ -114,7 +54,7 @@ def test_copy_in_resumes_after_the_server_is_killed_mid_copy(tmp_path: Path, azm
     assert len(partial) == 1 and 0 < partial[0].stat().st_size < SIZE, "the kill hit the middle of the copy"
     kept = partial[0].stat().st_size
 
-    second = Server(root, azml_home, {})
+    second = jupyter_server(root, azml_home, {})
     try:
         status, old = second.call("GET", f"/azml/operations/{operation['id']}")
         assert status == 200 and old["state"] == "Failed" and old["error"].startswith("Interrupted"), old

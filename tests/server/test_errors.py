@@ -107,7 +107,8 @@ async def test_unknown_data_asset_is_400_and_nothing_is_copied(api, root, stored
 
 
 async def test_unknown_data_asset_in_a_form_is_400(api):
-    form = {"command": "cat ${{inputs.d}}", "environment": ENV, "inputs": {"d": {"type": "uri_folder", "path": "azureml:ghost:3"}}}
+    form = {"command": "cat ${{inputs.d}}", "environment": ENV,
+            "inputs": {"d": {"type": "uri_folder", "path": "azureml:ghost:3"}}}
     assert_error(await api("POST", "jobs", {"form": form}), 400, "unknown_reference")
 
 

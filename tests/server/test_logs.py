@@ -42,7 +42,7 @@ class SSE:
         self.comments = 0
         self.status = None
 
-    async def run(self, stop=lambda event, sse: False) -> "SSE":
+    async def run(self, stop=lambda event, sse: False) -> SSE:
         reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
         head = "".join(f"{k}: {v}\r\n" for k, v in self.headers.items())
         writer.write(f"GET {self.path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{head}\r\n".encode())
@@ -96,7 +96,9 @@ class SSE:
 @pytest.fixture
 def sse(jp_http_port, jp_base_url, jp_auth_header):
     def open_stream(name: str, *, last_event_id: str | None = None, offset: int | None = None) -> SSE:
-        path = f"{jp_base_url}azml/jobs/{name}/logs" + (f"?{urlencode({'offset': offset})}" if offset is not None else "")
+        path = f"{jp_base_url}azml/jobs/{name}/logs"
+        if offset is not None:
+            path += f"?{urlencode({'offset': offset})}"
         headers = dict(jp_auth_header)
         if last_event_id is not None:
             headers["Last-Event-ID"] = last_event_id
@@ -171,7 +173,8 @@ async def test_resume_from_last_event_id_has_no_repeats_and_no_gaps(api, root, s
 async def test_a_finished_job_streams_everything_at_once(api, root, sse, wait_job, azml_home):
     (root / "crlf").mkdir()
     (root / "crlf" / "w.py").write_text("import sys\nsys.stdout.write('a\\n\\nb\\r\\nc')\n")
-    reply = await api("POST", "jobs", {"yaml": f"command: python w.py\nenvironment: {ENV}\ncode: ./crlf\n", "name": "done"})
+    yaml = f"command: python w.py\nenvironment: {ENV}\ncode: ./crlf\n"
+    reply = await api("POST", "jobs", {"yaml": yaml, "name": "done"})
     assert reply.status == 201
     await wait_job("done")
     stream = await sse("done").run()

@@ -18,6 +18,7 @@ from azml_jupyter.server.paths import RootPaths
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 ENV = "azureml:AzureML-sklearn-1.5@latest"
+INPUT = "inputs:\n  d:\n    type: {}\n    path: {}\n"
 REFUSALS = {"path_outside_root", "invalid_path", "path_not_found", "hidden_path", "path_conflict", "not_found"}
 
 
@@ -189,14 +190,15 @@ async def test_download_refuses_every_traversal(api, root, layout, wait_job):
         {"yaml": f"command: echo\nenvironment: {ENV}\ncode: /etc\n"},
         {"yaml": f"command: echo\nenvironment: {ENV}\ncode: link_out\n"},
         {"yaml": f"command: echo\nenvironment: {ENV}\ncode: file:../outside\n"},
-        {"yaml": f"command: cat ${{{{inputs.d}}}}\nenvironment: {ENV}\ninputs:\n  d:\n    type: uri_file\n    path: link_file\n"},
-        {"yaml": f"command: cat ${{{{inputs.d}}}}\nenvironment: {ENV}\ninputs:\n  d:\n    type: uri_folder\n    path: ../outside/inner\n"},
+        {"yaml": f"command: cat ${{{{inputs.d}}}}\nenvironment: {ENV}\n{INPUT.format('uri_file', 'link_file')}"},
+        {"yaml": f"command: cat ${{{{inputs.d}}}}\nenvironment: {ENV}\n"
+                 f"{INPUT.format('uri_folder', '../outside/inner')}"},
         {"yaml": "type: pipeline\njobs:\n  a:\n    type: command\n    component: ../outside/pipe.yml\n"},
         {"yaml": "type: pipeline\njobs:\n  a:\n    type: command\n    component: file:link_out/pipe.yml\n"},
-        {"yaml": f"command: echo\nenvironment:\n  image: python\n  conda_file: ../outside/pipe.yml\n"},
-        {"yaml": f"command: echo\nenvironment:\n  build:\n    path: ../outside\n"},
+        {"yaml": "command: echo\nenvironment:\n  image: python\n  conda_file: ../outside/pipe.yml\n"},
+        {"yaml": "command: echo\nenvironment:\n  build:\n    path: ../outside\n"},
         {"yaml": f"command: echo\nenvironment: {ENV}\ncode: ./sub\n", "set": {"code": "../outside"}},
-        {"yaml": f"command: echo ${{{{inputs.d}}}}\nenvironment: {ENV}\ninputs:\n  d:\n    type: uri_file\n    path: ./sub/ok.txt\n",
+        {"yaml": f"command: echo ${{{{inputs.d}}}}\nenvironment: {ENV}\n{INPUT.format('uri_file', './sub/ok.txt')}",
          "set": {"inputs.d.path": "../outside/pipe.yml"}},
         {"yaml": f"command: echo\nenvironment: {ENV}\ncode: ../../sub\n", "base_path": "sub"},
         {"path": "link_out/pipe.yml"},

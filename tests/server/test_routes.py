@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import sqlite3
 import time
-from pathlib import Path
 
 import pytest
 
@@ -31,7 +28,8 @@ async def test_computes_sizes_usage_and_put(api):
     reply = await api("GET", "computes/usage")
     assert reply.status == 200 and reply.json["usage"][0]["family"] == "local"
 
-    reply = await api("PUT", "computes/cpu-cluster", {"max_nodes": 2, "size": "Standard_DS3_v2", "tier": "low_priority"})
+    update = {"max_nodes": 2, "size": "Standard_DS3_v2", "tier": "low_priority"}
+    reply = await api("PUT", "computes/cpu-cluster", update)
     assert reply.status == 202, reply.body
     operation = reply.json
     assert operation["kind"] == "compute_update" and operation["state"] == "Succeeded"
@@ -71,9 +69,11 @@ async def test_copy_in_a_folder_and_list_data(api, root, wait_operation, azml_ho
     reply = await api("POST", "data", {"path": "one.txt", "name": "taxi", "version": 7, "type": "uri_file"})
     assert (await wait_operation(reply.json["id"]))["state"] == "Succeeded"
     data = (await api("GET", "data")).json["data"]
-    assert [(d["name"], d["version"], d["type"]) for d in data] == [("taxi", "7", "uri_file"), ("taxi", "1", "uri_folder")]
+    assert [(d["name"], d["version"], d["type"]) for d in data] == [
+        ("taxi", "7", "uri_file"), ("taxi", "1", "uri_folder")]
     stored = azml_home / "datastores" / "workspaceblobstore" / data[1]["path"].split("/paths/", 1)[1]
-    assert hashlib.sha256((stored / "b.bin").read_bytes()).digest() == hashlib.sha256((folder / "b.bin").read_bytes()).digest()
+    digest = [hashlib.sha256(path.read_bytes()).digest() for path in (stored / "b.bin", folder / "b.bin")]
+    assert digest[0] == digest[1]
 
 
 async def test_cancel_an_operation_then_409(api, root, wait_operation, monkeypatch):
@@ -123,7 +123,7 @@ async def test_submit_path_with_set_overrides_and_relative_code(api, root, wait_
     (root / "proj" / "src" / "hello.py").write_text("import sys\nprint('lr', sys.argv[1])\n")
     (root / "proj" / "job.yml").write_text(
         "command: python hello.py ${{inputs.lr}}\n"
-        f"environment: azureml:AzureML-sklearn-1.5@latest\ncode: ./src\ninputs:\n  lr: 0.01\n"
+        "environment: azureml:AzureML-sklearn-1.5@latest\ncode: ./src\ninputs:\n  lr: 0.01\n"
     )
     reply = await api("POST", "jobs", {"path": "proj/job.yml", "set": {"inputs.lr": 0.5}})
     assert reply.status == 201, reply.body
@@ -204,7 +204,8 @@ async def test_job_list_etag_304_and_pagination(api, azml_home, job_yaml):
     store.close()
 
     first = await api("GET", "jobs", params={"limit": "50"})
-    assert first.status == 200 and [j["name"] for j in first.json["jobs"]] == [f"job_{i:03d}" for i in range(119, 69, -1)]
+    assert first.status == 200
+    assert [j["name"] for j in first.json["jobs"]] == [f"job_{i:03d}" for i in range(119, 69, -1)]
     etag = first.headers["Etag"]
     unchanged = await api("GET", "jobs", params={"limit": "50"}, headers={"If-None-Match": etag})
     assert unchanged.status == 304 and unchanged.body == b""
