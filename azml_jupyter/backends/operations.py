@@ -14,7 +14,8 @@ import os
 import threading
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..engine import processes
 from ..engine.datastore import CopyProgress
@@ -29,7 +30,7 @@ _OWNER_START = processes.start_marker(os.getpid())
 class OperationContext:
     """Handed to the work function: report progress, check for cancel."""
 
-    def __init__(self, tracker: "OperationTracker", operation_id: str):
+    def __init__(self, tracker: OperationTracker, operation_id: str):
         self.tracker = tracker
         self.id = operation_id
         self.cancel = threading.Event()

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Callable as CallableTrait, CaselessStrEnum, Int, Unicode
+from traitlets import Bool, CaselessStrEnum, Int, Unicode
+from traitlets import Callable as CallableTrait
 
 from ..backends.base import Backend
 

@@ -21,8 +21,9 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import tornado.web
 from jupyter_server.auth.decorator import authorized

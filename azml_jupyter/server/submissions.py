@@ -16,9 +16,9 @@ rights, as a notebook cell would.
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -84,7 +84,7 @@ def parse_request(body: dict[str, Any]) -> tuple[str, str | None]:
     return kind, name
 
 
-def build_job(kind: str, body: dict[str, Any], paths: RootPaths) -> "Job":
+def build_job(kind: str, body: dict[str, Any], paths: RootPaths) -> Job:
     """The azure-ai-ml entity for a request already checked by ``parse_request``."""
     builders: dict[str, Callable[[dict[str, Any], RootPaths], Any]] = {
         "yaml": _from_yaml,
@@ -98,7 +98,7 @@ def build_job(kind: str, body: dict[str, Any], paths: RootPaths) -> "Job":
 
 
 # ---- the four body forms ------------------------------------------------------------------------
-def _from_yaml(body: dict[str, Any], paths: RootPaths) -> "Job":
+def _from_yaml(body: dict[str, Any], paths: RootPaths) -> Job:
     from ..spec.loader import load_job_text
 
     base = paths.resolve(body.get("base_path", ""), field="base_path", must_exist=True)
@@ -112,7 +112,7 @@ def _from_yaml(body: dict[str, Any], paths: RootPaths) -> "Job":
     return job
 
 
-def _from_path(body: dict[str, Any], paths: RootPaths) -> "Job":
+def _from_path(body: dict[str, Any], paths: RootPaths) -> Job:
     from ..spec.loader import load_job_text
 
     source = paths.resolve(body["path"], field="path", must_exist=True)
@@ -130,7 +130,7 @@ def _from_path(body: dict[str, Any], paths: RootPaths) -> "Job":
     return job
 
 
-def _from_form(body: dict[str, Any], paths: RootPaths) -> "Job":
+def _from_form(body: dict[str, Any], paths: RootPaths) -> Job:
     form = body["form"]
     unknown = sorted(set(form) - FORM_FIELDS)
     if unknown:
@@ -199,7 +199,7 @@ def _from_form(body: dict[str, Any], paths: RootPaths) -> "Job":
         raise InvalidJobSpec(f"form: {message}") from None
 
 
-def _from_notebook(body: dict[str, Any], paths: RootPaths) -> "Job":
+def _from_notebook(body: dict[str, Any], paths: RootPaths) -> Job:
     try:
         from ..notebook import notebook_job
     except ImportError as exc:
