@@ -16,8 +16,9 @@ import psutil
 import pytest
 
 from azml_jupyter.errors import InvalidRequest, NotFound
-from azml_jupyter.models import DataAsset, Usage, VmSize
+from azml_jupyter.models import ComputeInfo, DataAsset, Usage, VmSize
 from azml_jupyter.sizing import (
+    LOCAL_VCPU_QUOTA_ENV,
     PRICES_ENV,
     SHIPPED_PRICES,
     PriceTable,
@@ -28,9 +29,11 @@ from azml_jupyter.sizing import (
     data_size_bytes,
     local_kernel_memory,
     local_usage,
+    local_vcpu_quota,
     local_vm_size,
     memory_need,
     recommend,
+    release,
 )
 from azml_jupyter.sizing.quota import DEDICATED, LOW_PRIORITY, QuotaKey
 
@@ -662,3 +665,79 @@ def test_results_are_deterministic():
     first = recommend(request, CATALOG, USAGE, TEST_PRICES).to_dict()
     again = recommend(request, list(reversed(CATALOG)), list(reversed(USAGE)), TEST_PRICES).to_dict()
     assert first == again
+
+
+# -- the optional local vCPU quota and a cluster's own claim -----------------------------------------
+
+
+def _local_cluster(name: str, max_nodes: int) -> ComputeInfo:
+    return ComputeInfo(name, "local", size="local", max_nodes=max_nodes)
+
+
+def test_local_vcpu_quota_setting():
+    assert local_vcpu_quota(env={}) is None  # the default: no quota
+    assert local_vcpu_quota(env={LOCAL_VCPU_QUOTA_ENV: " 16 "}) == 16
+    assert local_vcpu_quota(8, env={LOCAL_VCPU_QUOTA_ENV: "16"}) == 8  # configuration wins
+    assert local_vcpu_quota(0, env={}) == 0  # a limit of 0 is a limit: no local node at all
+    for bad in ("-4", "2.5", "lots", "²"):
+        with pytest.raises(InvalidRequest, match=f"{LOCAL_VCPU_QUOTA_ENV} must be a whole number"):
+            local_vcpu_quota(env={LOCAL_VCPU_QUOTA_ENV: bad})
+    with pytest.raises(InvalidRequest, match="local_vcpu_quota must be a whole number"):
+        local_vcpu_quota(-1, env={})
+
+
+def test_local_usage_counts_every_local_cluster_at_max_nodes():
+    clusters = [_local_cluster("local", 4), _local_cluster("cpu-cluster", 2), ComputeInfo("ci", "computeinstance")]
+    [row] = local_usage(32, clusters, vcpus=2)
+    assert (row.family, row.current, row.limit) == ("local", 12, 32)
+    [unlimited] = local_usage(None, clusters, vcpus=2)
+    assert (unlimited.current, unlimited.limit, unlimited.label) == (12, -1, "local engine (no quota)")
+    assert local_usage()[0].current == 0  # no clusters given, nothing claimed
+
+
+def test_a_local_limit_is_honoured_whatever_the_tier():
+    size = VmSize("local", 2, 8, 0, "local")
+    quota = Quota.from_usage(local_usage(12, [_local_cluster("local", 4)], vcpus=2))  # 4 vCPUs left
+    fits = quota.check(size, 2, DEDICATED)
+    assert fits.fits is True and fits.max_nodes == 2 and fits.needed_vcpus == 4
+    assert "4 vCPUs left in the local engine vCPU quota" in fits.text
+    for tier in (DEDICATED, LOW_PRIORITY):
+        over = quota.check(size, 3, tier)
+        assert over.fits is False and over.max_nodes == 2
+        assert over.shortfall.startswith("needs 6 vCPUs (3 nodes x 2 vCPUs = 6 vCPUs) but only 4 are left")
+        assert "the local clusters claim 8 of 12" in over.shortfall
+    result = recommend(
+        SizingRequest(max_nodes=3), [size], local_usage(12, [_local_cluster("local", 4)], 2), TEST_PRICES
+    )
+    assert result.best is None and [r.name for r in result.over_quota] == ["local"]
+    assert "lower max nodes to 2" in result.impossible[0]
+
+
+def test_release_gives_back_a_local_clusters_claim():
+    size = VmSize("local", 2, 8, 0, "local")
+    own = _local_cluster("cpu-cluster", 3)
+    usage = local_usage(16, [_local_cluster("local", 4), own], vcpus=2)  # 8 + 6 = 14 of 16
+    assert Quota.from_usage(usage).check(size, 3, DEDICATED).fits is False  # counted twice: itself and the new
+    released = release(usage, own, [size])
+    assert released[0].current == 8 and usage[0].current == 14  # a new list; the input is untouched
+    assert Quota.from_usage(released).check(size, 4, DEDICATED).fits is True
+    assert Quota.from_usage(released).check(size, 5, DEDICATED).fits is False
+
+
+def test_release_gives_back_an_azure_clusters_allocated_nodes_in_its_rows_only():
+    ds3 = CATALOG[0]
+    usage = [
+        _ml_usage("standardDSv2Family", "Standard DSv2 Family Cluster Dedicated vCPUs", 20, 24),
+        _ml_usage("standardDSv2Family", "Standard DSv2 Family Cluster LowPriority vCPUs", 8, 100),
+        _ml_usage("standardESv3Family", "Standard ESv3 Family Cluster Dedicated vCPUs", 20, 24),
+        _ml_usage("TotalDedicatedCores", "Total Cluster Dedicated Regional vCPUs", 40, 100),
+    ]
+    cluster = ComputeInfo("cpu", "amlcompute", size="standard_ds3_v2", max_nodes=4, current_nodes=3, tier="dedicated")
+    released = release(usage, cluster, CATALOG)
+    assert [u.current for u in released] == [8, 8, 20, 28]  # 3 nodes x 4 vCPUs, dedicated DSv2 and the total
+    idle = dataclasses.replace(cluster, current_nodes=0)
+    assert release(usage, idle, CATALOG) == usage  # nothing allocated, nothing held
+    unknown = dataclasses.replace(cluster, size="Standard_Unknown")
+    assert release(usage, unknown, CATALOG) == usage
+    assert Quota.from_usage(released).check(ds3, 4, DEDICATED).fits is True
+    assert Quota.from_usage(usage).check(ds3, 4, DEDICATED).fits is False

@@ -19,6 +19,7 @@ def open_backend(
     strict_compute: bool = False,
     python: str | None = None,
     azure: dict[str, Any] | None = None,
+    local_vcpu_quota: int | None = None,
 ) -> Backend:
     """Open the configured backend. Without an explicit choice (argument or ``AZML_JUPYTER_BACKEND``)
     Azure ML is used when a workspace is configured, the local engine otherwise."""
@@ -26,7 +27,7 @@ def open_backend(
     if kind == "local":
         from .local import LocalBackend
 
-        return LocalBackend(home, strict_compute=strict_compute, python=python)
+        return LocalBackend(home, strict_compute=strict_compute, python=python, local_vcpu_quota=local_vcpu_quota)
     if kind == "azure":
         from .azure import AzureBackend
 

@@ -19,8 +19,16 @@ if TYPE_CHECKING:
 class LocalBackend:
     kind = "local"
 
-    def __init__(self, home: Path | str | None = None, *, strict_compute: bool = False, python: str | None = None):
+    def __init__(
+        self,
+        home: Path | str | None = None,
+        *,
+        strict_compute: bool = False,
+        python: str | None = None,
+        local_vcpu_quota: int | None = None,
+    ):
         self.workspace_engine = LocalWorkspace(home, strict_compute=strict_compute, python=python)
+        self.local_vcpu_quota = local_vcpu_quota  # None: $AZML_JUPYTER_LOCAL_VCPU_QUOTA, else no quota
         self.operations = OperationTracker(self.workspace_engine.store)
 
     # ---- workspace and compute -------------------------------------------------------------------
@@ -46,9 +54,9 @@ class LocalBackend:
         return [local_vm_size()]
 
     def list_usage(self) -> list[Usage]:
-        from ..sizing.local_sizes import local_usage
+        from ..sizing.local_sizes import local_usage, local_vcpu_quota
 
-        return local_usage()
+        return local_usage(local_vcpu_quota(self.local_vcpu_quota), self.list_computes())
 
     def create_or_update_compute(self, request: ComputeRequest) -> Operation:
         # Local clusters change at once; it is still an operation, so callers treat both backends alike.

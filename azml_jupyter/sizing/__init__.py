@@ -1,19 +1,22 @@
 """Cluster sizing: recommend a VM size and node count from what a job needs, the sizes a backend
 offers, the quota left and a dated price table. Pure functions; the widget, the REST route and
-``ensure_cluster`` sit on top of them.
+``ensure_cluster`` (``provision.py``: create or update a cluster through a backend) sit on top of them.
 """
 
 from .local_sizes import (
     LOCAL_FAMILY,
+    LOCAL_VCPU_QUOTA_ENV,
     KernelMemory,
     count_nvidia_gpus,
     data_size_bytes,
     local_kernel_memory,
     local_usage,
+    local_vcpu_quota,
     local_vm_size,
 )
 from .prices import PRICES_ENV, SHIPPED_PRICES, PriceTable
-from .quota import Quota, QuotaCheck, classify, family_key
+from .provision import EnsureResult, ProvisioningFailed, ProvisioningTimeout, QuotaExceeded, ensure_cluster
+from .quota import Quota, QuotaCheck, classify, family_key, release
 from .recommend import (
     MemoryNeed,
     Recommendation,
@@ -25,6 +28,11 @@ from .recommend import (
 
 __all__ = [
     "LOCAL_FAMILY",
+    "LOCAL_VCPU_QUOTA_ENV",
+    "EnsureResult",
+    "ProvisioningFailed",
+    "ProvisioningTimeout",
+    "QuotaExceeded",
     "PRICES_ENV",
     "SHIPPED_PRICES",
     "KernelMemory",
@@ -38,10 +46,13 @@ __all__ = [
     "classify",
     "count_nvidia_gpus",
     "data_size_bytes",
+    "ensure_cluster",
     "family_key",
     "local_kernel_memory",
     "local_usage",
+    "local_vcpu_quota",
     "local_vm_size",
     "memory_need",
     "recommend",
+    "release",
 ]

@@ -1,8 +1,18 @@
 """What the local engine offers and what the running kernel measures, for the sizing engine.
 
 The local engine has one "VM size": this machine (family ``local``, vCPUs from ``os.cpu_count()``,
-memory from psutil, GPUs from ``nvidia-smi -L`` when it exists). It has no quota and costs nothing;
-``local_usage()`` says so in the same ``Usage`` form the Azure backend reports.
+memory from psutil, GPUs from ``nvidia-smi -L`` when it exists). It costs nothing, and by default it
+has no quota; ``local_usage()`` says so in the same ``Usage`` form the Azure backend reports.
+
+Optional local vCPU quota (``c.AzmlJupyter.local_vcpu_quota`` or ``AZML_JUPYTER_LOCAL_VCPU_QUOTA``;
+default none): a cap on how much of this machine the local clusters may claim together, in the unit
+Azure quotas use (vCPUs = nodes x vCPUs per node). Every node of a local cluster is this machine, so
+a local cluster of ``max_nodes`` N claims N x ``os.cpu_count()`` vCPUs whether it is busy or not
+(local nodes are process slots, reserved by the cluster's node limit; there is no allocation to
+count, as Azure does). ``current`` is the sum of those claims over the workspace's local clusters,
+the default ``local`` cluster included; a change to one cluster gives its own claim back first
+(``quota.release``), so resizing is checked against what the *other* clusters claim. A quota of
+``k x os.cpu_count()`` therefore allows k local nodes in all.
 
 ``local_kernel_memory()`` reads a process's current and peak resident memory. The peak is the
 kernel's high-water mark: on Linux ``VmHWM`` in ``/proc/<pid>/status``, on Windows psutil's
@@ -15,16 +25,19 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import subprocess
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import psutil
 
 from ..errors import InvalidRequest, NotFound
-from ..models import DataAsset, Record, Usage, VmSize
+from ..models import ComputeInfo, DataAsset, Record, Usage, VmSize
 
 LOCAL_FAMILY = "local"
 LOCAL_SIZE_NAME = "local"
+LOCAL_VCPU_QUOTA_ENV = "AZML_JUPYTER_LOCAL_VCPU_QUOTA"
 GIB = 1024**3
 
 
@@ -51,9 +64,39 @@ def local_vm_size(nvidia_smi: str = "nvidia-smi") -> VmSize:
     )
 
 
-def local_usage() -> list[Usage]:
-    """The local engine's quota: none (limit -1 means "no limit", as in Azure's usage API)."""
-    return [Usage(family=LOCAL_FAMILY, current=0, limit=-1, label="local engine (no quota)")]
+def local_vcpu_quota(value: int | str | None = None, *, env: Mapping[str, str] | None = None) -> int | None:
+    """The local vCPU quota: ``value`` when given (configuration), else ``$AZML_JUPYTER_LOCAL_VCPU_QUOTA``;
+    ``None`` (no quota) when neither is set. A value that is not a whole number >= 0 is refused."""
+    source = "local_vcpu_quota"
+    if value is None or value == "":
+        value = (os.environ if env is None else env).get(LOCAL_VCPU_QUOTA_ENV, "").strip() or None
+        source = LOCAL_VCPU_QUOTA_ENV
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[0-9]+", value.strip()):
+        return int(value.strip())
+    raise InvalidRequest(
+        f"{source} must be a whole number of vCPUs >= 0 (or unset for no quota), not {value!r}.",
+        details={"setting": source},
+    )
+
+
+def local_claim(compute: ComputeInfo, vcpus: int | None = None) -> int:
+    """vCPUs a local cluster claims of the local quota: its max nodes x this machine's vCPUs."""
+    return compute.max_nodes * (vcpus if vcpus is not None else (os.cpu_count() or 1))
+
+
+def local_usage(
+    limit: int | None = None, computes: Iterable[ComputeInfo] = (), vcpus: int | None = None
+) -> list[Usage]:
+    """The local engine's quota row: ``limit`` vCPUs (``None``: no quota, reported as -1 like Azure's
+    "no limit"), ``current`` = what the local ``computes`` claim (``local_claim``, see the module)."""
+    current = sum(local_claim(c, vcpus) for c in computes if c.type == "local")
+    if limit is None:
+        return [Usage(family=LOCAL_FAMILY, current=current, limit=-1, label="local engine (no quota)")]
+    return [Usage(family=LOCAL_FAMILY, current=current, limit=int(limit), label="local engine vCPU quota")]
 
 
 @dataclasses.dataclass

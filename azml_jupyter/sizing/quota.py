@@ -23,6 +23,16 @@ Rules: a cluster of N nodes of a size with V vCPUs needs N x V of its family's r
 (limit - current) and of the regional total for its tier. A limit below zero means "no limit".
 When the same row appears more than once (subscription, workspace, cluster scope), the one with
 the least room left counts.
+
+The local engine reports one row, family ``local`` (see ``local_sizes``): without a limit a local
+size always fits; with one (the optional local vCPU quota) N nodes x V vCPUs must fit in what the
+local clusters do not already claim, whatever the tier.
+
+Changing an existing cluster: ``release(usage, compute, sizes)`` gives back what the cluster itself
+already holds before the new shape is checked, so a resize is measured against everything else.
+What a cluster holds: a local cluster its claim (max nodes x vCPUs, as ``local_usage`` counts it);
+an Azure cluster its allocated nodes x vCPUs (Azure's usage counts allocated cores), in its
+family's row and the regional total of its tier.
 """
 
 from __future__ import annotations
@@ -31,8 +41,8 @@ import dataclasses
 import re
 from collections.abc import Iterable
 
-from ..models import Usage, VmSize
-from .local_sizes import LOCAL_FAMILY
+from ..models import ComputeInfo, Usage, VmSize
+from .local_sizes import LOCAL_FAMILY, local_claim
 
 DEDICATED = "dedicated"
 LOW_PRIORITY = "low_priority"
@@ -130,7 +140,7 @@ class Quota:
 
     def check(self, size: VmSize, nodes: int, tier: str) -> QuotaCheck:
         if family_key(size.family) == LOCAL_FAMILY:
-            return QuotaCheck(True, None, None, "quota: none on the local engine")
+            return self._check_local(size, nodes)
         if not size.vcpus:
             return QuotaCheck(None, None, None, f"quota: unknown, {size.name} does not report its vCPUs")
         needed = nodes * size.vcpus
@@ -180,6 +190,54 @@ class Quota:
         if unknown:
             return QuotaCheck(None, needed, max_nodes, f"quota: {head}; " + "; ".join(parts))
         return QuotaCheck(True, needed, max_nodes, f"fits quota: {head}; " + "; ".join(parts))
+
+    def _check_local(self, size: VmSize, nodes: int) -> QuotaCheck:
+        """The local engine: no quota, unless a local vCPU quota is configured (any tier counts)."""
+        line = self.line("family", DEDICATED, LOCAL_FAMILY) or self.line("family", LOW_PRIORITY, LOCAL_FAMILY)
+        if line is None or line.remaining is None:
+            return QuotaCheck(True, None, None, "quota: none on the local engine")
+        vcpus = size.vcpus or 1
+        needed = nodes * vcpus
+        max_nodes = line.remaining // vcpus
+        head = f"{nodes} node{'s' if nodes != 1 else ''} x {vcpus} vCPUs = {needed} vCPUs"
+        if needed > line.remaining:
+            shortfall = (
+                f"needs {needed} vCPUs ({head}) but only {line.remaining} are left in the {line.name} "
+                f"(the local clusters claim {line.current} of {line.limit}; raise it with "
+                "AZML_JUPYTER_LOCAL_VCPU_QUOTA or c.AzmlJupyter.local_vcpu_quota)"
+            )
+            allowed = "no node" if not max_nodes else f"at most {max_nodes} node{'s' if max_nodes != 1 else ''}"
+            return QuotaCheck(
+                False, needed, max_nodes, f"over quota: {shortfall}; quota allows {allowed} of this size", shortfall
+            )
+        return QuotaCheck(
+            True, needed, max_nodes, f"fits quota: {head}; {line.remaining} vCPUs left in the {line.name}"
+        )
+
+
+def release(usage: Iterable[Usage], compute: ComputeInfo, sizes: Iterable[VmSize]) -> list[Usage]:
+    """``usage`` as it would read without ``compute``'s own claim (see the module docstring): what a
+    change to that cluster is checked against. Rows the cluster does not count in come back as they are."""
+    usage = list(usage)
+    sizes = list(sizes)
+    keys: set[QuotaKey] = set()
+    held = 0
+    if compute.type == "local":
+        local = next((s for s in sizes if family_key(s.family) == LOCAL_FAMILY), None)
+        held = local_claim(compute, local.vcpus if local and local.vcpus else None)
+        keys = {QuotaKey("family", DEDICATED, LOCAL_FAMILY), QuotaKey("family", LOW_PRIORITY, LOCAL_FAMILY)}
+    else:
+        size = next((s for s in sizes if s.name.lower() == (compute.size or "").lower()), None)
+        if size is not None and size.vcpus:
+            held = (compute.current_nodes or 0) * size.vcpus
+            tier = LOW_PRIORITY if compute.tier == LOW_PRIORITY else DEDICATED
+            keys = {QuotaKey("family", tier, family_key(size.family)), QuotaKey("total", tier)}
+    if not held:
+        return usage
+    return [
+        dataclasses.replace(row, current=max(int(row.current) - held, 0)) if classify(row) in keys else row
+        for row in usage
+    ]
 
 
 def _tighter(a: QuotaLine, b: QuotaLine) -> bool:
