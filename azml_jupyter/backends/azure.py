@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
-import copy
 import dataclasses
 import json
 import logging
@@ -69,6 +68,7 @@ DEFAULT_CLIENT_KWARGS: dict[str, Any] = {
 }
 DATA_ROOT = "azml-jupyter/data"  # copy-in destination: <DATA_ROOT>/<name>/<version>/<source name>[/...]
 ARM_HOSTS = {"management.azure.com", "management.usgovcloudapi.net", "management.chinacloudapi.cn"}
+API_HOST_SUFFIXES = (".api.azureml.ms", ".api.ml.azure.us", ".api.ml.azure.cn")
 STD_LOG = "user_logs/std_log.txt"
 _LOG_PREFERENCE = (
     re.compile(r"^user_logs/std_log(_process_0+)?\.txt$"),
@@ -372,6 +372,7 @@ class AzureBackend:
                         and uploader.unchanged(plan)[0]
                     )
                 if unchanged:
+                    _report_unchanged(context, plan)
                     return {"data_asset": same.to_dict(), "created": False}
                 raise Conflict(
                     f"Data asset {name}:{version} already exists with different content; versions cannot change. "
@@ -385,6 +386,7 @@ class AzureBackend:
                 if _same_location(latest.path, _uri(datastore.name, plan.target)) and latest.type == kind:
                     with self._call(storage):
                         if uploader.unchanged(plan)[0]:
+                            _report_unchanged(context, plan)
                             return {"data_asset": latest.to_dict(), "created": False}
             numbers = [int(d.version) for d in existing if d.version.isdigit()]
             version = str(max(numbers, default=0) + 1)
@@ -432,7 +434,8 @@ class AzureBackend:
 
     # ---- jobs: submit, get, list, cancel ------------------------------------------------------
     def submit(self, job: Job, *, name: str | None = None) -> JobRecord:
-        job = _fresh(job)
+        """Submit a fresh job entity (``jobs.create_or_update`` resolves code, environment and compute into
+        it, and SDK entities cannot be deep-copied): every caller loads or builds one per submission."""
         if name is not None:
             job.name = check_name("job", name)
         elif getattr(job, "name", None):
@@ -521,6 +524,8 @@ class AzureBackend:
         def keep(job: Any) -> bool:
             if job is None:
                 return False
+            if mine and records.SUBMITTED_BY_TAG not in (getattr(job, "tags", None) or {}):
+                return False
             if wanted and JobStatus.parse(getattr(job, "status", None)) not in wanted:
                 return False
             return not experiment or getattr(job, "experiment_name", None) == experiment
@@ -574,11 +579,17 @@ class AzureBackend:
         base = getattr(self._client, "_base_url", None) if self._client is not None else None
         if base:
             hosts.add(urllib.parse.urlsplit(base).hostname or "")
-        jobs_path = (
+        workspace_path = (
             f"/subscriptions/{self.config.subscription_id}/resourcegroups/{self.config.resource_group}/providers/"
-            f"microsoft.machinelearningservices/workspaces/{self.config.workspace_name}/jobs"
+            f"microsoft.machinelearningservices/workspaces/{self.config.workspace_name}/"
         ).lower()
-        return parts.scheme == "https" and parts.hostname in hosts and parts.path.lower().rstrip("/") == jobs_path
+        path = parts.path.lower()
+        if parts.scheme != "https" or not parts.hostname:
+            return False
+        if parts.hostname in hosts:  # ARM: the workspace's job listing
+            return path.rstrip("/") == workspace_path + "jobs"
+        # run history (a pipeline's steps): the workspace's API host
+        return parts.hostname.endswith(API_HOST_SUFFIXES) and path.startswith("/history/v1.0" + workspace_path)
 
     def cancel_job(self, name: str) -> JobRecord:
         with self._call(Subject("job", name)):
@@ -921,6 +932,23 @@ def _validate_copy_in(source: Path, name: str, *, type: str | None, version: str
     return kind
 
 
+def _report_unchanged(context: OperationContext, plan: Any) -> None:
+    """An unchanged re-copy still shows a full progress bar: every byte there already, none sent."""
+    from ..engine.datastore import CopyProgress
+
+    total, count = plan.bytes_total, len(plan.files)
+    context.progress(
+        CopyProgress(
+            bytes_total=total,
+            files_total=count,
+            bytes_done=total,
+            files_done=count,
+            files_skipped=count,
+            bytes_skipped=total,
+        )
+    )
+
+
 def _check_compute_numbers(request: ComputeRequest) -> None:
     for label, value in (
         ("min_nodes", request.min_nodes),
@@ -979,14 +1007,6 @@ def _range_total(content_range: str | None) -> int | None:
         return None
     total = content_range.rsplit("/", 1)[1].strip()
     return int(total) if total.isdigit() else None
-
-
-def _fresh(job: Any) -> Any:
-    """A copy of the caller's job entity: ``jobs.create_or_update`` mutates what it is given."""
-    try:
-        return copy.deepcopy(job)
-    except Exception:  # an entity that cannot be copied is submitted as it is
-        return job
 
 
 def _download_blob(container: Any, blob_name: str, local: Path) -> None:

@@ -192,7 +192,8 @@ class ResumableUploader:
         on_progress: Callable[[CopyProgress], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> UploadResult:
-        cancel = cancel or threading.Event()
+        cancel = cancel or threading.Event()  # the caller's: a user asked to stop
+        stop = _Stop(cancel)  # ours as well: a failed file stops the others, without looking canceled
         progress = _Reporter(CopyProgress(bytes_total=plan.bytes_total, files_total=len(plan.files)), on_progress)
         remote = self.remote_state(plan.root)
         wanted = {f.blob_name for f in plan.files}
@@ -204,20 +205,19 @@ class ResumableUploader:
         with concurrent.futures.ThreadPoolExecutor(
             max(1, min(self.file_workers, len(small) or 1)), thread_name_prefix="azml-upload"
         ) as pool:
-            futures = [pool.submit(self._small_file, f, remote.get(f.blob_name), progress, cancel) for f in small]
+            futures = [pool.submit(self._small_file, f, remote.get(f.blob_name), progress, stop) for f in small]
             try:
                 for f in large:
-                    if cancel.is_set():
+                    if stop.is_set():
                         break
-                    self._large_file(f, remote.get(f.blob_name), progress, cancel)
+                    self._large_file(f, remote.get(f.blob_name), progress, stop)
             except BaseException as exc:
                 errors.append(exc)
-                cancel.set()
+                stop.set()
             for future in concurrent.futures.as_completed(futures):
                 exc = future.exception()
                 if exc is not None and not isinstance(exc, CopyCanceled):
-                    if not errors:
-                        cancel.set()  # stop the others quickly
+                    stop.set()  # stop the others quickly
                     errors.append(exc)
         real = [e for e in errors if not isinstance(e, CopyCanceled)]
         if real:
@@ -251,7 +251,7 @@ class ResumableUploader:
         digest = hashlib.md5(data).digest() if data is not None else _file_md5(f.path)
         return digest == remote.md5
 
-    def _small_file(self, f: SourceFile, remote: _Remote | None, progress: _Reporter, cancel: threading.Event) -> None:
+    def _small_file(self, f: SourceFile, remote: _Remote | None, progress: _Reporter, cancel: _Stop) -> None:
         from azure.storage.blob import ContentSettings
 
         if cancel.is_set():
@@ -283,7 +283,7 @@ class ResumableUploader:
         )
         progress.advance(f.size, file_done=True)
 
-    def _large_file(self, f: SourceFile, remote: _Remote | None, progress: _Reporter, cancel: threading.Event) -> None:
+    def _large_file(self, f: SourceFile, remote: _Remote | None, progress: _Reporter, cancel: _Stop) -> None:
         from azure.core.exceptions import ResourceNotFoundError
         from azure.storage.blob import BlobBlock, ContentSettings
 
@@ -335,6 +335,20 @@ class ResumableUploader:
             metadata=_metadata(f),
         )
         progress.file_done()
+
+
+class _Stop:
+    """Set by us (a file failed) or by the caller's cancel event; ``set`` never touches the caller's."""
+
+    def __init__(self, cancel: threading.Event):
+        self.cancel = cancel
+        self.failed = threading.Event()
+
+    def is_set(self) -> bool:
+        return self.failed.is_set() or self.cancel.is_set()
+
+    def set(self) -> None:
+        self.failed.set()
 
 
 def _block_done(

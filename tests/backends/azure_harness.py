@@ -109,7 +109,9 @@ def azure_env(fake_azureml: FakeAzureML, azurite: AzuriteBlob, monkeypatch: pyte
     service.close()
 
 
-def make_azure_backend(env: AzureEnv, credential: Any, transport: Any, home: Path, **overrides: Any) -> Any:
+def make_azure_backend(env: AzureEnv, fake_credential: Any, transport: Any, home: Path, **overrides: Any) -> Any:
+    """An AzureBackend on the fake service; ``overrides`` replace config fields, client kwargs, the credential
+    (``credential=``) or the blob service factory (``blob_service_factory=None``: the production default)."""
     from azml_jupyter.backends.azure import AzureBackend
     from azml_jupyter.workspace_config import AzureWorkspaceConfig
 
@@ -118,14 +120,14 @@ def make_azure_backend(env: AzureEnv, credential: Any, transport: Any, home: Pat
         subscription_id=fake.subscription_id,
         resource_group=fake.resource_group,
         workspace_name=overrides.pop("workspace_name", fake.workspace_name),
-        tenant_id=credential.tenant_id,
+        tenant_id=fake_credential.tenant_id,
         default_compute=overrides.pop("default_compute", None),
     )
     client_kwargs = {"transport": transport, "polling_interval": 0, "retry_total": 3}
     client_kwargs.update(overrides.pop("client_kwargs", {}))
     return AzureBackend(
         config,
-        credential=overrides.pop("credential", credential),
+        credential=overrides.pop("credential", fake_credential),
         client_kwargs=client_kwargs,
         blob_service_factory=overrides.pop("blob_service_factory", env.blob_service_factory),
         home=home,

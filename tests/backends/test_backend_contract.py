@@ -411,7 +411,9 @@ def test_cancel_a_running_job(driver):
             break
         driver.pause()
     canceled = backend.cancel_job("contract-cancel")
-    assert canceled.status in (JobStatus.CANCEL_REQUESTED, JobStatus.CANCELED)
+    # Azure ML answers CancelRequested at once; the local engine may still say Running until its daemon acts
+    assert canceled.name == "contract-cancel"
+    assert canceled.status in (JobStatus.RUNNING, JobStatus.CANCEL_REQUESTED, JobStatus.CANCELED)
     assert driver.wait("contract-cancel").status is JobStatus.CANCELED
     with pytest.raises(Conflict):
         backend.cancel_job("contract-cancel")
