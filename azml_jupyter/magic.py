@@ -1,4 +1,5 @@
-"""IPython magics: ``%%azml_submit`` (a cell as an Azure ML command job), ``%azml_jobs``, ``%azml_logs``.
+"""IPython magics: ``%%azml_submit`` (a cell as an Azure ML command job), ``%azml_jobs``, ``%azml_logs``,
+``%azml_size`` (the cluster-sizing widget).
 
 ``%load_ext azml_jupyter`` registers them. This module imports nothing heavy: azure.ai.ml (1.6 s) is
 imported only when a job is submitted, ipywidgets only when a widget is shown.
@@ -104,6 +105,44 @@ class AzmlMagics(Magics):
                     time.sleep(0.5)
         except AzmlError as exc:
             raise UsageError(exc.message) from None
+
+    @line_magic
+    def azml_size(self, line: str) -> Any:
+        """%azml_size [--data PATH|azureml:name:version] [--memory GB] [--gpus N] [--min-nodes N] [--max-nodes N]
+                      [--tier dedicated|low_priority] [--idle-minutes M] [--region R] [--name CLUSTER]
+
+        Show the cluster-sizing widget (``azml_jupyter.widgets.ClusterSizer``): ranked VM sizes for the
+        data, this kernel's peak memory and the GPUs asked for, their cost, and a Create/Update button.
+        """
+        import argparse
+
+        parser = argparse.ArgumentParser(prog="%azml_size", add_help=False, exit_on_error=False)
+        parser.add_argument("--data")
+        parser.add_argument("--memory", type=float)
+        parser.add_argument("--gpus", type=int, default=0)
+        parser.add_argument("--min-nodes", type=int, default=0)
+        parser.add_argument("--max-nodes", type=int, default=1)
+        parser.add_argument("--tier", default="dedicated", choices=["dedicated", "low_priority"])
+        parser.add_argument("--idle-minutes", type=float, default=2.0)
+        parser.add_argument("--region")
+        parser.add_argument("--name", default="cpu-cluster")
+        try:
+            args = parser.parse_args(shlex.split(line))
+            from .widgets import ClusterSizer
+
+            return ClusterSizer(
+                data=args.data,
+                name=args.name,
+                memory_gb=args.memory,
+                gpus=args.gpus,
+                min_nodes=args.min_nodes,
+                max_nodes=args.max_nodes,
+                tier=args.tier,
+                idle_minutes=args.idle_minutes,
+                region=args.region,
+            )
+        except (argparse.ArgumentError, AzmlError) as exc:
+            raise UsageError(getattr(exc, "message", str(exc))) from None
 
 
 class JobTable:
