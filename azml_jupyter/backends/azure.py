@@ -112,17 +112,20 @@ class AzureBackend:
         blob_service_factory: Callable[[str, str], Any] | None = None,
         home: Path | str | None = None,
         config_source: str | None = None,
+        uploader_options: dict[str, Any] | None = None,
     ):
         """``credential``: any TokenCredential (tests pass a fake); else one is built for ``credential_kind``.
         ``client_kwargs`` go to ``MLClient`` (``transport=``, ``polling_interval=``, retry and timeout settings).
         ``blob_service_factory(account_name, account_url)`` returns the ``BlobServiceClient`` for a datastore's
-        storage account (tests: Azurite); by default the account's blob endpoint with the user's credential."""
+        storage account (tests: Azurite); by default the account's blob endpoint with the user's credential.
+        ``uploader_options`` tune copy-in (``ResumableUploader``: block_size, file_workers...)."""
         self.config = config
         self.credential_kind = credential_kind
         self.config_source = config_source
         self._credential = credential
         self.client_kwargs = {**DEFAULT_CLIENT_KWARGS, **(client_kwargs or {})}
         self._blob_service_factory = blob_service_factory
+        self.uploader_options = dict(uploader_options or {})
         self.errors = AzureErrorMapper(
             subscription_id=config.subscription_id,
             resource_group=config.resource_group,
@@ -358,7 +361,7 @@ class AzureBackend:
 
         datastore = self._datastore(None)
         container = self._container(datastore)
-        uploader = ResumableUploader(container)
+        uploader = ResumableUploader(container, **self.uploader_options)
         storage = Subject("storage", datastore.account)
         existing = self._data_versions(name)  # newest first
         if version is not None:
