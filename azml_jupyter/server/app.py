@@ -40,6 +40,12 @@ class AzmlJupyter(ExtensionApp):
         False, help="Local engine: refuse jobs naming a compute that does not exist locally (default: run them on 'local')."
     ).tag(config=True)
     python = Unicode("", help="Local engine: the Python interpreter jobs run with (default: the server's).").tag(config=True)
+    local_vcpu_quota = Int(
+        None,
+        allow_none=True,
+        help="Local engine: vCPUs all local clusters may claim together (max nodes x this machine's vCPUs each); "
+        "cluster creates and resizes beyond it are refused. Default: $AZML_JUPYTER_LOCAL_VCPU_QUOTA, else no quota.",
+    ).tag(config=True)
     subscription_id = Unicode("", help="Azure subscription id of the Azure ML workspace.").tag(config=True)
     resource_group = Unicode("", help="Resource group of the Azure ML workspace.").tag(config=True)
     workspace_name = Unicode("", help="Name of the Azure ML workspace.").tag(config=True)
@@ -87,6 +93,7 @@ class AzmlJupyter(ExtensionApp):
                     strict_compute=self.strict_compute,
                     python=self.python or None,
                     azure=self.azure_settings(),
+                    local_vcpu_quota=self.local_vcpu_quota,
                 )
             return self._backend
 

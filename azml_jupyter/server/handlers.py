@@ -190,6 +190,25 @@ class UsageHandler(AzmlHandler):
         self.write_json({"usage": await self.call("list_usage")})
 
 
+class RecommendHandler(AzmlHandler):
+    """Sizing advice for the panel: the ClusterSizer widget's ranking (``sizing.advice``)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        from ..sizing.advice import advise, parse_query
+
+        query = parse_query({key: self.get_query_arguments(key) for key in self.request.query_arguments})
+        paths = self.paths
+
+        def work():
+            data = paths.resolve(query.data, field="data", must_exist=True) if query.data else None
+            backend = self.azml.get_backend()
+            return advise(backend, query.request, data_path=data, asset=query.asset, compute=query.compute)
+
+        self.write_json(await self.run(work))
+
+
 class ComputeHandler(AzmlHandler):
     @tornado.web.authenticated
     @authorized
@@ -468,6 +487,7 @@ ROUTES: list[tuple[str, type[AzmlHandler]]] = [
     ("computes", ComputesHandler),
     ("computes/sizes", SizesHandler),
     ("computes/usage", UsageHandler),
+    ("computes/recommend", RecommendHandler),
     (r"computes/(?P<name>[^/]+)", ComputeHandler),
     ("data", DataHandler),
     (r"operations/(?P<operation_id>[^/]+)", OperationHandler),
