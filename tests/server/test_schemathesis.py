@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from azml_jupyter.server.handlers import ROUTES
+
 ENV = "azureml:AzureML-sklearn-1.5@latest"
 
 
@@ -46,7 +48,9 @@ def test_schemathesis_finds_no_server_errors(tmp_path: Path, azml_home: Path, ju
           f"{summary['operations']['tested']}/{summary['operations']['total']} operations, "
           f"{summary['running_time']:.1f} s")
     assert done.returncode == 0, done.stdout[-5000:]
-    assert summary["operations"]["tested"] == summary["operations"]["total"] == 17
+    served = sum(1 for _, handler in ROUTES for method in ("get", "post", "put", "delete") if method in vars(handler))
+    # every operation but GET /azml/openapi.json, which schemathesis reads as the schema instead of testing
+    assert summary["operations"]["tested"] == summary["operations"]["total"] == served - 1
     assert cases["with_failures"] == 0 and cases["errored"] == 0 and summary["failures"] == []
     assert cases["generated"] >= 500
     server_errors = [line for line in log.read_text(errors="replace").splitlines()
