@@ -5,6 +5,7 @@ the compute list; errors are shown, not raised. Plus ``%azml_size`` in-process a
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -110,6 +111,11 @@ class AzureShaped:
         return Operation(id=operation_id, kind="compute_update", state=OperationState.SUCCEEDED)
 
 
+def text(widget) -> str:
+    """What an HTML widget shows: tags dropped, entities decoded, white space collapsed."""
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", widget.value)).split())
+
+
 def sizer_for(backend, **kwargs) -> ClusterSizer:
     return ClusterSizer(backend, prices=PRICES, kernel_memory=KERNEL, **kwargs)
 
@@ -123,8 +129,8 @@ def test_changing_inputs_updates_the_ranking_from_one_read_of_the_backend(tmp_pa
     assert sizer.region_input.value == "eastus"  # the workspace's region
     assert sizer.ranking == ["Standard_D4s_v3", "Standard_DS3_v2", "Standard_E8s_v3", "Standard_NC4as_T4_v3"]
     assert sizer.size_input.value == "Standard_D4s_v3"
-    assert "<td>Standard_D4s_v3</td>" in sizer.table.value and "kernel peak 2.0 GB x 1.5" in sizer.table.value
-    assert "all 2 nodes busy: $0.384/h" in sizer.cost.value and "idle: $0/h" in sizer.cost.value
+    assert "data-size='Standard_D4s_v3'" in sizer.table.value and "kernel peak 2.0 GB x 1.5" in sizer.table.value
+    assert "at max nodes (2 nodes): $0.384/h" in sizer.cost.value and "idle: $0/h" in sizer.cost.value
     assert "peak 2.0 GB (VmHWM)" in sizer.kernel_info.value
 
     sizer.memory_input.value = 20  # explicit memory per node
@@ -219,7 +225,7 @@ def test_create_calls_the_backend_once_and_shows_the_cluster():
     )
     assert sizer.error is None and sizer.last_ensure.action == "created"
     assert "Created cluster cpu-cluster: Standard_D4s_v3, 0-2 nodes" in sizer.result_view.value
-    assert "<td>cpu-cluster</td>" in sizer.computes_view.value and sizer.progress.value == ""
+    assert "cpu-cluster Standard_D4s_v3 0-2 120 s dedicated" in text(sizer.computes_view) and sizer.progress.value == ""
     assert sizer.create_button.description == "Update cpu-cluster" and not sizer.create_button.disabled
 
 

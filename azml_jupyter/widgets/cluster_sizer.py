@@ -50,6 +50,8 @@ from ..spec.names import check_name
 _STYLE = {"description_width": "8.5em"}
 _WIDE = widgets.Layout(width="24em")
 _NARROW = widgets.Layout(width="14em")
+_CHOICE = widgets.Layout(width="19em")
+_CELL = "padding:0.15em 0.6em;text-align:left;vertical-align:top"
 _ASSET = re.compile(r"^azureml:(?P<name>[^:@/]+)(?:(?::(?P<version>[^:@/]+))|@latest)?$")
 
 
@@ -135,7 +137,7 @@ class ClusterSizer(widgets.VBox):
                 value="low_priority" if tier in ("low_priority", "LowPriority", "low priority") else "dedicated",
                 description="Tier",
                 style=_STYLE,
-                layout=_NARROW,
+                layout=_CHOICE,
             )
         )
         self.idle_input = control(
@@ -144,13 +146,15 @@ class ClusterSizer(widgets.VBox):
             )
         )
         self.region_input = control(
-            widgets.Dropdown(options=[("(none)", "")], value="", description="Prices in", style=_STYLE, layout=_NARROW)
+            widgets.Dropdown(options=[("(none)", "")], value="", description="Prices in", style=_STYLE, layout=_CHOICE)
         )
         self.size_input = widgets.Dropdown(options=[], description="Size", style=_STYLE, layout=_WIDE)
         self.size_input.observe(self._size_chosen, names="value")
         self.table = widgets.HTML(layout=widgets.Layout(width="100%"))
         self.cost = widgets.HTML()
-        self.create_button = widgets.Button(description="Create", icon="server", button_style="primary")
+        self.create_button = widgets.Button(
+            description="Create", icon="server", button_style="primary", layout=widgets.Layout(width="auto")
+        )
         self.create_button.on_click(lambda _: self.create())
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh", tooltip="Read sizes, quota again")
         self.refresh_button.on_click(lambda _: self.refresh())
@@ -340,8 +344,10 @@ class ClusterSizer(widgets.VBox):
                 idle,
                 compute.tier or "",
             ]
-            rows.append(f"<tr{mark}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
-        head = "".join(f"<th>{h}</th>" for h in ("compute", "size", "nodes", "idle scale-down", "tier"))
+            rows.append(
+                f"<tr{mark}>" + "".join(f"<td style='{_CELL}'>{html.escape(str(c))}</td>" for c in cells) + "</tr>"
+            )
+        head = "".join(f"<th style='{_CELL}'>{h}</th>" for h in ("compute", "size", "nodes", "idle scale-down", "tier"))
         self.computes_view.value = (
             "<details class='azml-sizer-computes'" + (" open" if highlight else "") + "><summary>Computes in the "
             f"workspace ({len(rows)})</summary><table class='azml-sizer-table'><thead><tr>{head}</tr></thead>"
@@ -442,11 +448,12 @@ def _ranking_html(result: SizingResult | None, chosen: str | None, prices: Price
 
 def _table(recommendations: list[Recommendation], chosen: str | None, prices: PriceTable, css: str) -> str:
     head = "".join(
-        f"<th>{h}</th>" for h in ("#", "size", "vCPUs", "memory GB", "GPUs", "per node-hour", "at max nodes", "why")
+        f"<th style='{_CELL}'>{h}</th>"
+        for h in ("#", "size", "vCPUs", "memory GB", "GPUs", "per node-hour", "at max nodes", "why")
     )
     rows = []
     for rec in recommendations:
-        mark = " style='background:var(--jp-layout-color2);font-weight:600'" if rec.name == chosen else ""
+        mark = " style='background:var(--jp-layout-color2)'" if rec.name == chosen else ""
         reasons = "".join(f"<li>{html.escape(r)}</li>" for r in rec.reasons)
         cells = [
             str(rec.rank),
@@ -459,8 +466,9 @@ def _table(recommendations: list[Recommendation], chosen: str | None, prices: Pr
         ]
         rows.append(
             f"<tr class='azml-sizer-row' data-size='{html.escape(rec.name)}'{mark}>"
-            + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
-            + f"<td><ul style='margin:0;padding-left:1.2em;font-size:var(--jp-ui-font-size0)'>{reasons}</ul></td></tr>"
+            + "".join(f"<td style='{_CELL}'>{html.escape(c)}</td>" for c in cells)
+            + f"<td style='{_CELL}'><ul style='margin:0;padding-left:1.2em;font-size:var(--jp-ui-font-size0);"
+            f"line-height:1.3'>{reasons}</ul></td></tr>"
         )
     return (
         f"<table class='azml-sizer-table {css}' style='border-collapse:collapse'>"
@@ -474,11 +482,11 @@ def _cost_html(chosen: Recommendation | None, min_nodes: int, idle_minutes: floa
     local = family_key(chosen.size.family) == LOCAL_FAMILY
     nodes = f"{chosen.nodes} node{'s' if chosen.nodes != 1 else ''}"
     if local:
-        busy = f"all {nodes} busy: no charge (runs on this machine)"
+        busy = f"at max nodes ({nodes}): no charge (runs on this machine)"
     elif chosen.price_at_max_nodes is None:
-        busy = f"all {nodes} busy: price unknown (pick the workspace's region; the table has no price here)"
+        busy = f"at max nodes ({nodes}): price unknown (pick the workspace's region; the table has no price here)"
     else:
-        busy = f"all {nodes} busy: {prices.money(chosen.price_at_max_nodes)}/h"
+        busy = f"at max nodes ({nodes}): {prices.money(chosen.price_at_max_nodes)}/h"
     if min_nodes == 0:
         idle = "idle: $0/h (min nodes 0: every node is released when idle, nothing costs money)"
     elif local:
