@@ -16,6 +16,7 @@ from playwright.sync_api import Page, expect
 TIMEOUT_MS = 60_000  # a kernel start and the first import of the package fit well inside this
 WAIT = {"timeout": TIMEOUT_MS}  # for expect(), whose own default is 5 s
 CLUSTER = "cpu-cluster"
+WORKSPACE = "cluster-sizer-test"  # JupyterLab layout workspace (tabs, sidebars), not the Azure ML one
 CELL = "from azml_jupyter.widgets import ClusterSizer\nClusterSizer()"
 
 
@@ -51,6 +52,8 @@ def sizer_notebook(lab_server) -> Iterator[str]:
     for session in lab_server.get_json("api/sessions"):
         if session.get("path") == name:
             _call(lab_server, "DELETE", f"api/sessions/{session['id']}")
+    if WORKSPACE in json.dumps(lab_server.get_json("lab/api/workspaces")):
+        _call(lab_server, "DELETE", f"lab/api/workspaces/{WORKSPACE}")
     from azml_jupyter.backends.local import LocalBackend
 
     backend = LocalBackend(lab_server.azml_home)
@@ -64,14 +67,17 @@ def sizer_notebook(lab_server) -> Iterator[str]:
 
 def test_cluster_sizer_renders_and_creates_the_cluster(page: Page, lab_server, sizer_notebook, screenshot) -> None:
     page.set_default_timeout(TIMEOUT_MS)
-    page.goto(lab_server.url(f"lab/tree/{sizer_notebook}"))
+    # A workspace of its own: the open notebook and the collapsed sidebar are not restored in other tests.
+    page.goto(lab_server.url(f"lab/workspaces/{WORKSPACE}/tree/{sizer_notebook}"))
     editor = page.locator(".jp-NotebookPanel .jp-Cell .jp-InputArea-editor").first
     expect(editor).to_contain_text("ClusterSizer()", **WAIT)
     # Keys typed before the notebook is wired to its kernel can be lost: wait for the idle kernel first.
     expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible(**WAIT)
     editor.click()
     page.keyboard.press("Shift+Enter")
-    expect(page.locator(".jp-NotebookPanel .jp-Cell .jp-InputPrompt").first).to_have_text(re.compile(r"\[(\*|\d+)\]"), **WAIT)
+    expect(page.locator(".jp-NotebookPanel .jp-Cell .jp-InputPrompt").first).to_have_text(
+        re.compile(r"\[(\*|\d+)\]"), **WAIT
+    )
 
     sizer = page.locator(".azml-cluster-sizer")
     expect(sizer).to_be_visible(**WAIT)
