@@ -60,11 +60,20 @@ class LabServer:
 
     def get_json(self, path: str) -> object:
         """GET a server route with the token; for assertions next to what the page shows."""
+        return self.request_json("GET", path)
+
+    def request_json(self, method: str, path: str, body: object | None = None) -> object:
+        """Call a server route with the token (set-up and clean-up next to the browser's work)."""
+        data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
-            f"{self.base_url}{path.lstrip('/')}", headers={"Authorization": f"token {self.token}"}
+            f"{self.base_url}{path.lstrip('/')}",
+            data=data,
+            method=method,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.load(response)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            text = response.read()
+            return json.loads(text) if text else None
 
 
 def _free_loopback_port() -> int:

@@ -1,66 +1,40 @@
 import { TranslationBundle } from '@jupyterlab/translation';
-import React, { useCallback, useEffect, useState } from 'react';
+import { launchIcon, refreshIcon } from '@jupyterlab/ui-components';
+import React from 'react';
 
-import { fetchWorkspace, IWorkspaceInfo } from './api';
-
-type State =
-  | { kind: 'loading' }
-  | { kind: 'ready'; info: IWorkspaceInfo }
-  | { kind: 'error'; message: string };
+import { ErrorMessage, IconButton, Section } from '../components';
+import { AzmlModel, useModel } from '../model';
+import { IWorkspaceInfo } from './api';
 
 /**
- * The workspace facts at the top of the sidebar: backend, name, location,
- * home folder (local) or studio link (Azure).
+ * The workspace facts at the top of the sidebar: backend, name, region, the
+ * home folder (local engine) or a link to Azure ML studio (Azure).
  */
-export function WorkspaceHeader({
-  trans
-}: {
+export function WorkspaceHeader(props: {
+  model: AzmlModel;
   trans: TranslationBundle;
 }): JSX.Element {
-  const [state, setState] = useState<State>({ kind: 'loading' });
-
-  const load = useCallback((signal?: AbortSignal) => {
-    setState({ kind: 'loading' });
-    fetchWorkspace(signal).then(
-      info => setState({ kind: 'ready', info }),
-      (error: Error) => {
-        if (!signal?.aborted) {
-          setState({ kind: 'error', message: error.message });
-        }
-      }
-    );
-  }, []);
-
-  useEffect(() => {
-    const controller = new AbortController();
-    load(controller.signal);
-    return () => controller.abort();
-  }, [load]);
-
+  const { model, trans } = props;
+  const workspace = useModel(model, s => s.workspace);
   return (
-    <section className="azml-Workspace" aria-label={trans.__('Workspace')}>
-      <header className="azml-Section-header">
-        <h2 className="azml-Section-title">{trans.__('Workspace')}</h2>
-        <button
-          className="jp-Button jp-mod-minimal azml-Refresh"
+    <Section
+      id="workspace"
+      title={trans.__('Workspace')}
+      className="azml-Workspace"
+      actions={
+        <IconButton
+          icon={refreshIcon}
           title={trans.__('Reload workspace information')}
-          onClick={() => load()}
-        >
-          {trans.__('Refresh')}
-        </button>
-      </header>
-      {state.kind === 'loading' && (
-        <p className="azml-Workspace-loading">{trans.__('Loading…')}</p>
+          onClick={() => void model.refreshWorkspace()}
+        />
+      }
+    >
+      {workspace.loading && !workspace.value && (
+        <p className="azml-Muted azml-Workspace-loading">{trans.__('Loading…')}</p>
       )}
-      {state.kind === 'error' && (
-        <p className="azml-Error" role="alert">
-          {state.message}
-        </p>
-      )}
-      {state.kind === 'ready' && (
-        <WorkspaceFacts info={state.info} trans={trans} />
-      )}
-    </section>
+      <ErrorMessage message={workspace.error} />
+      {workspace.value && <WorkspaceFacts info={workspace.value} trans={trans} />}
+    </Section>
   );
 }
 
@@ -72,7 +46,7 @@ function WorkspaceFacts({
   trans: TranslationBundle;
 }): JSX.Element {
   return (
-    <dl className="azml-Workspace-facts">
+    <dl className="azml-Facts azml-Workspace-facts">
       <dt>{trans.__('Backend')}</dt>
       <dd className="azml-Workspace-backend" data-backend={info.backend}>
         {info.backend}
@@ -81,8 +55,14 @@ function WorkspaceFacts({
       <dd className="azml-Workspace-name">{info.name}</dd>
       {info.location && (
         <>
-          <dt>{trans.__('Location')}</dt>
+          <dt>{trans.__('Region')}</dt>
           <dd className="azml-Workspace-location">{info.location}</dd>
+        </>
+      )}
+      {info.resource_group && (
+        <>
+          <dt>{trans.__('Resource group')}</dt>
+          <dd className="azml-Workspace-group">{info.resource_group}</dd>
         </>
       )}
       {info.home && (
@@ -97,8 +77,14 @@ function WorkspaceFacts({
         <>
           <dt>{trans.__('Studio')}</dt>
           <dd>
-            <a href={info.studio_url} target="_blank" rel="noopener noreferrer">
+            <a
+              className="azml-StudioLink"
+              href={info.studio_url}
+              target="_blank"
+              rel="noopener noreferrer"
+            >
               {trans.__('Open in Azure ML studio')}
+              <launchIcon.react tag="span" className="azml-StudioLink-icon" />
             </a>
           </dd>
         </>
