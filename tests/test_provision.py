@@ -346,3 +346,34 @@ def test_unknown_quota_goes_ahead_with_a_note():
     backend.usage = []
     result = ensure_cluster(backend, "c1", "Standard_DS4_v2", max_nodes=50)
     assert result.action == "created" and result.notes and result.notes[0].startswith("Quota not checked")
+
+
+# -- the bank-marketing example's set-up cell -------------------------------------------------------
+
+
+def test_the_bank_marketing_example_provisions_its_cluster(azml_home, tmp_path):
+    """The example's first code cell, run twice in a real kernel: created, then already there."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "bank-marketing" / "bank-marketing.ipynb"
+    source = nbformat.read(example, as_version=4)
+    code = [cell for cell in source.cells if cell.cell_type == "code"]
+    assert 'ensure_cluster(backend, "cpu-cluster"' in code[0].source
+    assert "--compute cpu-cluster" in next(c.source for c in code if c.source.startswith("%%azml_submit"))
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.cells = [nbformat.v4.new_code_cell(code[0].source), nbformat.v4.new_code_cell(code[0].source)]
+    NotebookClient(
+        notebook, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(tmp_path)}}
+    ).execute(env={**os.environ, "AZML_JUPYTER_BACKEND": "local"})
+    printed = [
+        "".join(o.get("text", "") for o in cell.outputs if o["output_type"] == "stream") for cell in notebook.cells
+    ]
+    assert printed[0] == "Created cluster cpu-cluster: local, 0-2 nodes, scales down after 120 s idle, dedicated.\n"
+    assert printed[1].endswith(  # after IPython's "already loaded" note for the second %load_ext
+        "Cluster cpu-cluster already matches: local, 0-2 nodes, scales down after 120 s idle, dedicated.\n"
+    )
+    backend = LocalBackend(azml_home)
+    assert backend.get_compute("cpu-cluster").max_nodes == 2
+    backend.close()

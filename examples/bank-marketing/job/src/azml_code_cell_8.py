@@ -1,4 +1,4 @@
-pass  # %%azml_submit --return model_metrics
+pass  # %%azml_submit --compute cpu-cluster --return model_metrics
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, precision_score, recall_score, roc_auc_score
