@@ -33,7 +33,7 @@ if [ "$installed" != "$LOW_VERSION" ] || [ ! -f "$marker" ] || [ pyproject.toml 
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
         "azure-ai-ml==$LOW_VERSION" "azure-identity>=1.15" "azure-storage-blob>=12.19" azure-core \
         jupyter_core pyyaml psutil "blake3>=1.0" "pathspec>=0.12" requests \
-        pytest pytest-timeout PyJWT
+        aiohttp pytest pytest-timeout PyJWT
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e .
     touch "$marker"
 fi

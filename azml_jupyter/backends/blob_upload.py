@@ -30,31 +30,39 @@ Settings and reasons are from ``shared/notes/copy-in.md`` (measured on Azurite):
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import concurrent.futures
+import contextlib
 import dataclasses
 import functools
+import gzip
 import hashlib
+import json
 import math
 import mimetypes
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ..engine.datastore import CopyCanceled, CopyProgress
+from ..errors import InvalidRequest
 
 MiB = 1 << 20
 BLOCK_SIZE = 8 * MiB
 SINGLE_PUT_MAX = 8 * MiB
-FILE_WORKERS = 32
+FILE_WORKERS = 64  # small files in parallel without aiohttp (threads)
+ASYNC_CONCURRENCY = 256  # small files in flight with aiohttp (one event loop)
 BLOCK_WORKERS = 8
+SMALL_BYTES_IN_FLIGHT = 64 * MiB  # memory bound of the small-file pool (64 workers x up to 8 MiB each)
 MAX_BLOCKS = 50_000
 HASH_CHUNK = 4 * MiB
 SIZE_META = "azml_src_size"
 MTIME_META = "azml_src_mtime_ns"
+MANIFEST = ".azml-manifest.json"  # beside the asset under the root, written last: "all of this is stored"
 
 
 def make_blob_service(account_url: str, credential: Any = None, *, pool_size: int = 64, **kwargs: Any) -> Any:
@@ -132,8 +140,12 @@ class ResumableUploader:
         single_put_max: int = SINGLE_PUT_MAX,
         file_workers: int = FILE_WORKERS,
         block_workers: int = BLOCK_WORKERS,
+        async_concurrency: int = ASYNC_CONCURRENCY,
+        use_async: bool = True,
     ):
         self.container = container  # azure.storage.blob.ContainerClient
+        self.async_concurrency = async_concurrency
+        self.use_async = use_async  # the asyncio path for small files, when aiohttp is installed
         self.block_size = block_size
         self.single_put_max = single_put_max
         self.file_workers = file_workers
@@ -168,17 +180,44 @@ class ResumableUploader:
         return UploadPlan(root, base, True, files)
 
     def remote_state(self, root: str) -> dict[str, _Remote]:
-        """Every blob under ``root``: size, Content-MD5 and metadata, from one paged listing."""
+        """Every blob under ``root`` (but the manifest): size, Content-MD5 and metadata, from one paged listing."""
         found: dict[str, _Remote] = {}
         for blob in self.container.list_blobs(name_starts_with=root, include=["metadata"]):
+            if blob.name == root + MANIFEST:
+                continue
             settings = getattr(blob, "content_settings", None)
             md5 = getattr(settings, "content_md5", None) if settings is not None else None
             found[blob.name] = _Remote(int(blob.size or 0), bytes(md5) if md5 else None, dict(blob.metadata or {}))
         return found
 
+    def read_manifest(self, plan: UploadPlan) -> dict[str, Any] | None:
+        """The manifest a completed upload left under ``plan.root`` (None: none, or unreadable)."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            raw = self.container.get_blob_client(plan.root + MANIFEST).download_blob().readall()
+            manifest = json.loads(gzip.decompress(raw))
+        except ResourceNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return None
+        return manifest if isinstance(manifest, dict) and manifest.get("format") == 1 else None
+
+    @staticmethod
+    def _manifest_matches(plan: UploadPlan, manifest: dict[str, Any] | None) -> bool:
+        """The whole source is what the manifest says was stored (same files, sizes and mtimes)."""
+        if not manifest or manifest.get("target") != plan.target:
+            return False
+        stored = manifest.get("files") or {}
+        if len(stored) != len(plan.files):
+            return False
+        return all(stored.get(f.relpath, [None, None])[:2] == [f.size, f.mtime_ns] for f in plan.files)
+
     def unchanged(self, plan: UploadPlan, remote: dict[str, _Remote] | None = None) -> tuple[bool, list[str]]:
         """Is everything of ``plan`` already stored, and nothing else under its root? Returns
         (unchanged, names of the files that differ or are missing). Reads files only to hash them."""
+        if remote is None and self._manifest_matches(plan, self.read_manifest(plan)):
+            return True, []  # one small GET instead of listing thousands of blobs
         remote = self.remote_state(plan.root) if remote is None else remote
         differing = [f.relpath for f in plan.files if not self._is_stored(f, remote.get(f.blob_name), None)]
         extra = set(remote) - {f.blob_name for f in plan.files}
@@ -195,30 +234,48 @@ class ResumableUploader:
         cancel = cancel or threading.Event()  # the caller's: a user asked to stop
         stop = _Stop(cancel)  # ours as well: a failed file stops the others, without looking canceled
         progress = _Reporter(CopyProgress(bytes_total=plan.bytes_total, files_total=len(plan.files)), on_progress)
+        if any(f.blob_name == plan.root + MANIFEST for f in plan.files):
+            raise InvalidRequest(f"A file named {MANIFEST} cannot be copied in (the name is reserved).")
+        manifest = self.read_manifest(plan)
+        if self._manifest_matches(plan, manifest):  # an unchanged re-copy: one GET, nothing listed or sent
+            for f in plan.files:
+                progress.skipped(f.size)
+            return self._result(plan, progress, [])
         remote = self.remote_state(plan.root)
+        if manifest is not None:  # about to change what it describes: it must not outlive the change
+            self.container.delete_blob(plan.root + MANIFEST)
         wanted = {f.blob_name for f in plan.files}
-        small = [f for f in plan.files if f.size <= self.single_put_max]
+        digests: dict[str, bytes] = {}
+        small: list[SourceFile] = []
+        for f in (f for f in plan.files if f.size <= self.single_put_max):
+            stored = remote.get(f.blob_name)
+            if stored is not None and stored.md5 is not None and _same_source(f, stored):
+                digests[f.relpath] = stored.md5  # decided here: no thread, no read
+                progress.skipped(f.size)
+            else:
+                small.append(f)
         large = [f for f in plan.files if f.size > self.single_put_max]
         errors: list[BaseException] = []
-        # Small files fill a thread pool while this thread sends the large ones block by block; both
-        # share one connection pool (file_workers + block_workers requests in flight at most).
-        with concurrent.futures.ThreadPoolExecutor(
-            max(1, min(self.file_workers, len(small) or 1)), thread_name_prefix="azml-upload"
-        ) as pool:
-            futures = [pool.submit(self._small_file, f, remote.get(f.blob_name), progress, stop) for f in small]
-            try:
-                for f in large:
-                    if stop.is_set():
-                        break
-                    self._large_file(f, remote.get(f.blob_name), progress, stop)
-            except BaseException as exc:
-                errors.append(exc)
-                stop.set()
-            for future in concurrent.futures.as_completed(futures):
-                exc = future.exception()
-                if exc is not None and not isinstance(exc, CopyCanceled):
-                    stop.set()  # stop the others quickly
-                    errors.append(exc)
+        # The small files go in parallel (asyncio, or a thread pool) while this thread sends the large
+        # ones block by block.
+        small_done = concurrent.futures.Future()
+        runner = threading.Thread(
+            target=self._small_files_into,
+            args=(small_done, small, remote, progress, stop, digests),
+            name="azml-upload-small",
+            daemon=True,
+        )
+        runner.start()
+        try:
+            for f in large:
+                if stop.is_set():
+                    break
+                self._large_file(f, remote.get(f.blob_name), progress, stop, digests)
+        except BaseException as exc:
+            errors.append(exc)
+            stop.set()
+        runner.join()
+        errors.extend(small_done.result())
         real = [e for e in errors if not isinstance(e, CopyCanceled)]
         if real:
             raise real[0]
@@ -227,6 +284,16 @@ class ResumableUploader:
         deleted = sorted(set(remote) - wanted)
         for name in deleted:
             self.container.delete_blob(name)
+        self._write_manifest(plan, digests)  # last: only a complete upload has one
+        return self._result(plan, progress, deleted)
+
+    def _write_manifest(self, plan: UploadPlan, digests: dict[str, bytes]) -> None:
+        files = {f.relpath: [f.size, f.mtime_ns, base64.b64encode(digests[f.relpath]).decode()] for f in plan.files}
+        body = gzip.compress(json.dumps({"format": 1, "target": plan.target, "files": files}).encode(), 6)
+        self.container.upload_blob(plan.root + MANIFEST, body, overwrite=True)
+
+    @staticmethod
+    def _result(plan: UploadPlan, progress: _Reporter, deleted: list[str]) -> UploadResult:
         progress.report(force=True)
         snapshot = progress.progress
         return UploadResult(
@@ -245,50 +312,141 @@ class ResumableUploader:
     def _is_stored(self, f: SourceFile, remote: _Remote | None, data: bytes | None) -> bool:
         if remote is None or remote.size != f.size or remote.md5 is None:
             return False
-        meta = remote.metadata
-        if meta.get(SIZE_META) == str(f.size) and meta.get(MTIME_META) == str(f.mtime_ns):
+        if _same_source(f, remote):
             return True  # its MD5 was computed from exactly this file
         digest = hashlib.md5(data).digest() if data is not None else _file_md5(f.path)
         return digest == remote.md5
 
-    def _small_file(self, f: SourceFile, remote: _Remote | None, progress: _Reporter, cancel: _Stop) -> None:
+    def _small_files_into(self, done: concurrent.futures.Future, files: list[SourceFile], *args: Any) -> None:
+        try:
+            if not files:
+                errors: list[BaseException] = []
+            elif self.use_async and _aio_available():
+                errors = asyncio.run(self._small_files_async(files, *args))
+            else:
+                errors = self._small_files_threads(files, *args)
+            done.set_result(errors)
+        except BaseException as exc:  # never lose an error in the runner thread
+            done.set_result([exc])
+
+    def _small_files_threads(
+        self,
+        files: list[SourceFile],
+        remote: dict[str, _Remote],
+        progress: _Reporter,
+        stop: _Stop,
+        digests: dict[str, bytes],
+    ) -> list[BaseException]:
+        """Without aiohttp: ``file_workers`` threads over one pooled session."""
+        budget = _Budget(SMALL_BYTES_IN_FLIGHT)
+        errors: list[BaseException] = []
+        with concurrent.futures.ThreadPoolExecutor(min(self.file_workers, len(files)), "azml-upload") as pool:
+            futures = [
+                pool.submit(self._small_file, f, remote.get(f.blob_name), progress, stop, budget, digests)
+                for f in files
+            ]
+            for future in concurrent.futures.as_completed(futures):
+                exc = future.exception()
+                if exc is not None and not isinstance(exc, CopyCanceled):
+                    stop.set()  # stop the others quickly
+                    errors.append(exc)
+        return errors
+
+    async def _small_files_async(
+        self,
+        files: list[SourceFile],
+        remote: dict[str, _Remote],
+        progress: _Reporter,
+        stop: _Stop,
+        digests: dict[str, bytes],
+    ) -> list[BaseException]:
+        """With aiohttp: ``async_concurrency`` uploads in flight from one event loop. Against Azurite on
+        2 vCPUs this sent 2,000 small files about 1.5-2x faster than 64-256 threads, with less client
+        CPU (no GIL hand-offs); a byte budget bounds the memory as in the thread pool."""
+        from azure.storage.blob import ContentSettings
+
+        budget = _AsyncBudget(SMALL_BYTES_IN_FLIGHT)
+        slots = asyncio.Semaphore(self.async_concurrency)
+        errors: list[BaseException] = []
+        async with _async_container(self.container) as container:
+
+            async def one(f: SourceFile) -> None:
+                async with slots:
+                    if stop.is_set():
+                        return
+                    progress.start(f.relpath)
+                    async with budget.hold(f.size):
+                        data = f.path.read_bytes()
+                        if len(data) != f.size:
+                            raise _changed(f)
+                        digest = hashlib.md5(data).digest()
+                        digests[f.relpath] = digest
+                        stored = remote.get(f.blob_name)
+                        if stored is not None and stored.size == f.size and stored.md5 == digest:
+                            progress.skipped(f.size)  # touched, not changed
+                            return
+                        await container.upload_blob(
+                            f.blob_name,
+                            data,
+                            overwrite=True,
+                            content_settings=ContentSettings(content_type=_content_type(f.relpath), content_md5=digest),
+                            metadata=_metadata(f),
+                            max_concurrency=1,
+                        )
+                    progress.advance(f.size, file_done=True)
+
+            async def guarded(f: SourceFile) -> None:
+                try:
+                    await one(f)
+                except BaseException as exc:
+                    stop.set()
+                    errors.append(exc)
+
+            await asyncio.gather(*(guarded(f) for f in files))
+        return errors
+
+    def _small_file(
+        self,
+        f: SourceFile,
+        remote: _Remote | None,
+        progress: _Reporter,
+        cancel: _Stop,
+        budget: _Budget,
+        digests: dict[str, bytes],
+    ) -> None:
         from azure.storage.blob import ContentSettings
 
         if cancel.is_set():
             raise CopyCanceled("canceled")
         progress.start(f.relpath)
-        candidate = remote is not None and remote.size == f.size and remote.md5 is not None
-        if (
-            candidate
-            and remote.metadata.get(MTIME_META) == str(f.mtime_ns)
-            and remote.metadata.get(SIZE_META) == str(f.size)
-        ):
-            progress.skipped(f.size)  # same size and mtime as the file the stored MD5 was computed from
-            return
-        data = f.path.read_bytes()  # small: read once, for the MD5 check and the upload
-        if len(data) != f.size:
-            raise _changed(f)
-        if candidate and self._is_stored(f, remote, data):
-            progress.skipped(f.size)
-            return
-        self.container.upload_blob(
-            f.blob_name,
-            data,
-            overwrite=True,
-            content_settings=ContentSettings(
-                content_type=_content_type(f.relpath), content_md5=hashlib.md5(data).digest()
-            ),
-            metadata=_metadata(f),
-            max_concurrency=1,
-        )
+        with budget.hold(f.size):
+            data = f.path.read_bytes()  # small: read once, for the MD5 check and the upload
+            if len(data) != f.size:
+                raise _changed(f)
+            digest = hashlib.md5(data).digest()
+            digests[f.relpath] = digest
+            if remote is not None and remote.size == f.size and remote.md5 == digest:
+                progress.skipped(f.size)  # touched, not changed
+                return
+            self.container.upload_blob(
+                f.blob_name,
+                data,
+                overwrite=True,
+                content_settings=ContentSettings(content_type=_content_type(f.relpath), content_md5=digest),
+                metadata=_metadata(f),
+                max_concurrency=1,
+            )
         progress.advance(f.size, file_done=True)
 
-    def _large_file(self, f: SourceFile, remote: _Remote | None, progress: _Reporter, cancel: _Stop) -> None:
+    def _large_file(
+        self, f: SourceFile, remote: _Remote | None, progress: _Reporter, cancel: _Stop, digests: dict[str, bytes]
+    ) -> None:
         from azure.core.exceptions import ResourceNotFoundError
         from azure.storage.blob import BlobBlock, ContentSettings
 
         progress.start(f.relpath)
         if self._is_stored(f, remote, None):
+            digests[f.relpath] = remote.md5
             progress.skipped(f.size)
             return
         blob = self.container.get_blob_client(f.blob_name)
@@ -329,12 +487,100 @@ class ResumableUploader:
             raise CopyCanceled("canceled")
         if os.stat(f.path).st_mtime_ns != f.mtime_ns:
             raise _changed(f)
+        digests[f.relpath] = md5.digest()
         blob.commit_block_list(
             [BlobBlock(block_id=i) for i in ids],
             content_settings=ContentSettings(content_type=_content_type(f.relpath), content_md5=md5.digest()),
             metadata=_metadata(f),
         )
         progress.file_done()
+
+
+def _aio_available() -> bool:
+    try:
+        import aiohttp  # noqa: F401  (azure.storage.blob.aio's transport)
+    except ImportError:
+        return False
+    return True
+
+
+class _AsyncCredential:
+    """A sync TokenCredential (ours caches tokens, so calls are quick) for the async blob client."""
+
+    def __init__(self, credential: Any):
+        self.credential = credential
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        return await asyncio.to_thread(self.credential.get_token, *scopes, **kwargs)
+
+    async def close(self) -> None:
+        pass
+
+    async def __aenter__(self) -> _AsyncCredential:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        pass
+
+
+def _async_container(container: Any) -> Any:
+    """The async twin of a sync ContainerClient: same URL (with any SAS) and the same credential."""
+    from azure.storage.blob.aio import ContainerClient
+
+    credential = getattr(container, "credential", None)
+    if credential is not None and hasattr(credential, "get_token"):
+        credential = _AsyncCredential(credential)
+    return ContainerClient.from_container_url(
+        container.url, credential=credential, retry_total=5, connection_timeout=20, read_timeout=300
+    )
+
+
+class _AsyncBudget:
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.used = 0
+        self.condition = asyncio.Condition()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, size: int) -> Any:
+        size = min(size, self.limit)
+        async with self.condition:
+            await self.condition.wait_for(lambda: self.used + size <= self.limit)
+            self.used += size
+        try:
+            yield
+        finally:
+            async with self.condition:
+                self.used -= size
+                self.condition.notify_all()
+
+
+def _same_source(f: SourceFile, remote: _Remote) -> bool:
+    """The blob was made from a file of this size and mtime (so its stored MD5 is this file's)."""
+    meta = remote.metadata
+    return remote.size == f.size and meta.get(SIZE_META) == str(f.size) and meta.get(MTIME_META) == str(f.mtime_ns)
+
+
+class _Budget:
+    """Bytes of small files held in memory at once, across the worker threads."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.used = 0
+        self.condition = threading.Condition()
+
+    @contextlib.contextmanager
+    def hold(self, size: int) -> Iterator[None]:
+        size = min(size, self.limit)
+        with self.condition:
+            self.condition.wait_for(lambda: self.used + size <= self.limit)
+            self.used += size
+        try:
+            yield
+        finally:
+            with self.condition:
+                self.used -= size
+                self.condition.notify_all()
 
 
 class _Stop:

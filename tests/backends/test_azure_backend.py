@@ -440,7 +440,9 @@ def test_copy_in_registers_a_datastore_uri_after_every_file_is_stored(azure_back
     done = wait_op(azure_backend, azure_backend.copy_in(folder, "sales", version="3", description="Q3"))
     assert done.state is OperationState.SUCCEEDED, done.error
     prefix = "azml-jupyter/data/sales/3/sales/"
-    assert seen_at_registration == [[f"{prefix}part-{i}.csv" for i in range(5)]]
+    # every file, and the manifest written after the last of them, were there before the asset was registered
+    manifest = "azml-jupyter/data/sales/3/.azml-manifest.json"
+    assert seen_at_registration == [sorted([manifest] + [f"{prefix}part-{i}.csv" for i in range(5)])]
     body = fake.assets[("data", "sales")]["3"]["properties"]
     assert body["dataUri"] == f"azureml://datastores/workspaceblobstore/paths/{prefix}"
     assert body["dataType"] == "uri_folder" and body["description"] == "Q3"
@@ -450,7 +452,14 @@ def test_copy_in_registers_a_datastore_uri_after_every_file_is_stored(azure_back
 
 
 def test_a_failed_upload_registers_nothing(azure_env, fake_credential, fake_transport, backend_home, tmp_path):
-    backend = make_azure_backend(azure_env, fake_credential, fake_transport, backend_home, blob_service_factory=None)
+    backend = make_azure_backend(
+        azure_env,
+        fake_credential,
+        fake_transport,
+        backend_home,
+        blob_service_factory=None,
+        uploader_options={"use_async": False},  # the fake's storage hook serves requests, not aiohttp
+    )
     fake = azure_env.fake
     fake.fail("blob.put", 500, times=1000)
     (tmp_path / "f.csv").write_text("x\n")
@@ -472,15 +481,14 @@ def test_copy_in_cancel_registers_nothing(azure_backend, azure_env, tmp_path, mo
         (folder / f"{i}.txt").write_text(str(i))
     started = threading.Event()
     operation_id: list[str] = []
-    original = blob_upload.ResumableUploader._small_file
+    original = blob_upload._Reporter.advance
 
-    def cancel_midway(self, f, remote, progress, cancel):
-        if f.relpath == "3.txt":
-            started.wait(30)
+    def cancel_midway(self, nbytes, *, file_done=False):
+        original(self, nbytes, file_done=file_done)
+        if self.progress.files_done == 3 and started.wait(30):
             azure_backend.cancel_operation(operation_id[0])
-        return original(self, f, remote, progress, cancel)
 
-    monkeypatch.setattr(blob_upload.ResumableUploader, "_small_file", cancel_midway)
+    monkeypatch.setattr(blob_upload._Reporter, "advance", cancel_midway)
     operation = azure_backend.copy_in(folder, "many")
     operation_id.append(operation.id)
     started.set()

@@ -132,7 +132,14 @@ def test_403_names_the_workspace_and_the_role(azure_backend, azure_env):
 
 
 def test_403_on_storage_names_the_storage_role(azure_env, fake_credential, fake_transport, backend_home, tmp_path):
-    backend = make_azure_backend(azure_env, fake_credential, fake_transport, backend_home, blob_service_factory=None)
+    backend = make_azure_backend(
+        azure_env,
+        fake_credential,
+        fake_transport,
+        backend_home,
+        blob_service_factory=None,
+        uploader_options={"use_async": False},  # the fake's storage hook serves requests, not aiohttp
+    )
     azure_env.fake.fail(
         "blob.put",
         403,

@@ -59,6 +59,15 @@ def calls(monkeypatch):
     wrap(ContainerClient, "upload_blob")
     wrap(BlobClient, "stage_block")
     wrap(BlobClient, "commit_block_list")
+    from azure.storage.blob.aio import ContainerClient as AsyncContainerClient
+
+    original_async = AsyncContainerClient.upload_blob
+
+    async def counting_async(self, *args, **kwargs):  # small files go through the asyncio client
+        counted["upload_blob"] += 1
+        return await original_async(self, *args, **kwargs)
+
+    monkeypatch.setattr(AsyncContainerClient, "upload_blob", counting_async)
     return counted
 
 
@@ -93,9 +102,16 @@ def test_folder_lands_under_its_prefix_with_whole_file_md5(container, tmp_path):
         result.bytes_uploaded == result.bytes_total == sum(f.stat().st_size for f in source.rglob("*") if f.is_file())
     )
     names = sorted(b.name for b in container.list_blobs())
-    assert names == [
+    assert names == ["azml-jupyter/data/ds/1/.azml-manifest.json"] + [
         f"azml-jupyter/data/ds/1/dataset/{r}" for r in ("a.csv", "empty.txt", "sub/b.json", "sub/deeper/big.bin")
     ]
+    manifest = up.read_manifest(plan)
+    assert manifest["target"] == plan.target and set(manifest["files"]) == {
+        "a.csv",
+        "empty.txt",
+        "sub/b.json",
+        "sub/deeper/big.bin",
+    }
     for path in (p for p in source.rglob("*") if p.is_file()):
         blob = container.get_blob_client(plan.target + path.relative_to(source).as_posix())
         props = blob.get_blob_properties()
@@ -145,7 +161,7 @@ def test_touched_files_are_compared_by_md5_and_changed_ones_sent(container, tmp_
     assert up.unchanged(up.plan(source, "p")) == (False, ["sub/b.json"])
     result = up.upload(up.plan(source, "p"))
     assert (result.files_uploaded, result.files_skipped) == (1, 3)
-    assert calls["upload_blob"] == before["upload_blob"] + 1
+    assert calls["upload_blob"] == before["upload_blob"] + 2  # b.json, then the new manifest
     blob = container.get_blob_client("p/dataset/sub/b.json")
     assert blob.download_blob().readall() == b'{"x": 2}'
 
@@ -268,3 +284,94 @@ def test_backend_copy_in_resumes_an_interrupted_copy(
     assert bytes(blob.get_blob_properties().content_settings.content_md5) == md5(data)
     assert list(azure_env.fake.assets[("data", "resumable")]) == ["1"]
     azure_backend.close()
+
+
+def test_unchanged_recopy_reads_the_manifest_instead_of_listing(container, tmp_path, monkeypatch):
+    from azure.storage.blob import ContainerClient
+
+    source = make_tree(tmp_path / "dataset")
+    up = uploader(container)
+    up.upload(up.plan(source, "m"))
+    listings = []
+    original = ContainerClient.list_blobs
+    monkeypatch.setattr(
+        ContainerClient, "list_blobs", lambda self, *a, **k: listings.append(k) or original(self, *a, **k)
+    )
+    result = up.upload(up.plan(source, "m"))
+    assert result.files_skipped == 4 and listings == []
+    (source / "a.csv").write_bytes(b"changed")  # a different source: the manifest no longer matches
+    result = up.upload(up.plan(source, "m"))
+    assert result.files_uploaded == 1 and len(listings) == 1
+
+
+def test_only_a_complete_upload_leaves_a_manifest(container, tmp_path, monkeypatch):
+    from azure.storage.blob import ContainerClient
+
+    source = make_tree(tmp_path / "dataset")
+    up = uploader(container)
+    plan = up.plan(source, "complete")
+    up.upload(plan)
+    assert up.read_manifest(plan) is not None
+    (source / "a.csv").write_bytes(b"new content")
+    (source / "sub" / "b.json").write_bytes(b'{"x": 3}')
+    from azure.storage.blob.aio import ContainerClient as AsyncContainerClient
+
+    original, original_async = ContainerClient.upload_blob, AsyncContainerClient.upload_blob
+
+    def fail_on_b(self, name, *args, **kwargs):
+        if name.endswith("b.json"):
+            raise OSError("disk on fire")
+        return original(self, name, *args, **kwargs)
+
+    async def fail_on_b_async(self, name, *args, **kwargs):
+        if name.endswith("b.json"):
+            raise OSError("disk on fire")
+        return await original_async(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(ContainerClient, "upload_blob", fail_on_b)
+    monkeypatch.setattr(AsyncContainerClient, "upload_blob", fail_on_b_async)
+    with pytest.raises(OSError):
+        up.upload(up.plan(source, "complete"))
+    assert up.read_manifest(plan) is None  # the old one went before anything changed; no new one
+    monkeypatch.setattr(ContainerClient, "upload_blob", original)
+    monkeypatch.setattr(AsyncContainerClient, "upload_blob", original_async)
+    result = up.upload(up.plan(source, "complete"))
+    assert result.files_uploaded == 1 and result.files_skipped == 3  # a.csv made it the first time
+    assert up.unchanged(up.plan(source, "complete")) == (True, [])
+
+
+@pytest.mark.parametrize("use_async", [True, False], ids=["asyncio", "threads"])
+def test_both_small_file_paths_store_the_same(container, tmp_path, use_async):
+    source = tmp_path / "many"
+    source.mkdir()
+    for i in range(120):
+        (source / f"{i:03d}.txt").write_bytes(os.urandom(100 + i))
+    up = uploader(container, use_async=use_async, file_workers=8, async_concurrency=16)
+    result = up.upload(up.plan(source, f"paths-{use_async}"))
+    assert result.files_uploaded == 120
+    for path in sorted(source.iterdir())[:5]:
+        props = container.get_blob_client(f"paths-{use_async}/many/{path.name}").get_blob_properties()
+        assert bytes(props.content_settings.content_md5) == md5(path.read_bytes())
+        assert props.metadata["azml_src_mtime_ns"] == str(path.stat().st_mtime_ns)
+
+
+def test_the_async_client_gets_the_users_token_through_the_cache():
+    import asyncio
+
+    from azure_fake.credential import FakeCredential
+
+    from azml_jupyter.backends.azure_auth import CachingCredential
+    from azml_jupyter.backends.blob_upload import _async_container
+    from azml_jupyter.backends.blob_upload import make_blob_service as make
+
+    inner = FakeCredential()
+    cached = CachingCredential(inner)
+    sync = make("https://acct.blob.core.windows.net", cached).get_container_client("c")
+    client = _async_container(sync)
+
+    async def token() -> str:
+        async with client:
+            return (await client.credential.get_token("https://storage.azure.com/.default")).token
+
+    assert asyncio.run(token()) == cached.get_token("https://storage.azure.com/.default").token
+    assert inner.call_count == 1
