@@ -28,7 +28,7 @@ fi
 
 installed="$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("azure-ai-ml"))' 2>/dev/null || true)"
 marker="$VENV/.azml-matrix-deps"
-if [ "$installed" != "$LOW_VERSION" ] || [ ! -f "$marker" ] || [ pyproject.toml -nt "$marker" ]; then
+if [ "$installed" != "$LOW_VERSION" ] || [ ! -f "$marker" ] || [ pyproject.toml -nt "$marker" ] || [ "$0" -nt "$marker" ]; then
     echo "Installing azure-ai-ml==$LOW_VERSION and the test dependencies into $VENV"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
         "azure-ai-ml==$LOW_VERSION" "azure-identity>=1.15" "azure-storage-blob>=12.19" azure-core \
