@@ -23,6 +23,7 @@ import concurrent.futures
 import dataclasses
 import errno
 import fcntl
+import itertools
 import os
 import shutil
 import stat
@@ -41,8 +42,7 @@ from .store import Store
 CHUNK = 64 << 20  # large files: one copy_file_range call (and one progress step) per 64 MiB
 BLOCK = 1 << 20  # streaming buffer of the small-file path and of the hash thread
 LARGE_FILE = 8 << 20  # from this size on: kernel copy + hashing thread + resumable staging
-FILE_WORKERS = 4  # small files in parallel: system-call bound, and more threads only fight for the GIL
-BATCH = 32  # small files per task, so 5,000 files are 160 tasks, not 5,000 futures
+REPORT_EVERY = 64  # small files: progress is added up per this many files (one lock, not one per file)
 STALE_STAGING_SECONDS = 7 * 24 * 3600
 
 URI_PREFIX = "azureml://datastores/"
@@ -99,6 +99,8 @@ class LocalDatastores:
         self._staging = str(layout.staging)
         self._prefixes: set[str] = set()
         self._prefix_lock = threading.Lock()
+        self._temporary_prefix = f"{os.getpid()}-{uuid.uuid4().hex[:12]}-"
+        self._counter = itertools.count()
 
     # ---- URIs -------------------------------------------------------------------------------------
     def path_for_uri(self, uri: str) -> Path:
@@ -209,80 +211,92 @@ class LocalDatastores:
                 reporter.skipped(f.size)
 
     def _object(self, digest: str) -> str:
-        prefix = os.path.join(self._objects, digest[:2])
+        prefix = f"{self._objects}/{digest[:2]}"
         if prefix not in self._prefixes:
             with self._prefix_lock:
                 os.makedirs(prefix, exist_ok=True)
                 self._prefixes.add(prefix)
-        return os.path.join(prefix, digest)
+        return f"{prefix}/{digest}"
 
     def _store_files(self, todo: list[_PlannedFile], reporter: _Reporter, cancel: threading.Event | None) -> None:
+        """Small files one after another in one thread (on two cores, more threads only fight over the
+        GIL: measured slower), large files in this thread at the same time."""
         small = [f for f in todo if f.size < LARGE_FILE]
         large = [f for f in todo if f.size >= LARGE_FILE]
-        if not small:
-            for f in large:
-                self._store_large(f, reporter, cancel)
+        if not large:
+            self._store_small_files(small, reporter, cancel)
             return
-        with concurrent.futures.ThreadPoolExecutor(FILE_WORKERS, thread_name_prefix="azml-copy") as pool:
-            futures = [pool.submit(self._store_batch, small[i : i + BATCH], reporter, cancel)
-                       for i in range(0, len(small), BATCH)]
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="azml-copy") as pool:
+            future = pool.submit(self._store_small_files, small, reporter, cancel) if small else None
             try:
-                for f in large:  # large files in this thread, while the pool works on small ones
+                for f in large:
                     self._store_large(f, reporter, cancel)
-                for future in concurrent.futures.as_completed(futures):
-                    future.result()
             except BaseException:
                 if cancel is not None:
-                    cancel.set()  # stop the other workers quickly
-                for future in futures:
-                    future.cancel()
+                    cancel.set()  # stop the small-file thread quickly
                 raise
+            finally:
+                if future is not None:
+                    future.result()
 
-    def _store_batch(self, files: list[_PlannedFile], reporter: _Reporter, cancel: threading.Event | None) -> None:
+    def _store_small_files(
+        self, files: list[_PlannedFile], reporter: _Reporter, cancel: threading.Event | None
+    ) -> None:
         buffer = bytearray(BLOCK)
-        for f in files:
+        view = memoryview(buffer)
+        copied = skipped = count = skipped_count = 0
+        for index, f in enumerate(files, 1):
             if cancel is not None and cancel.is_set():
                 raise CopyCanceled("The copy was canceled.")
-            self._store_small(f, reporter, buffer)
+            size, stored = self._store_small(f, view)
+            count += 1
+            if stored:
+                copied += size
+            else:
+                skipped += size
+                skipped_count += 1
+            if count == REPORT_EVERY or index == len(files):
+                reporter.start(f.relpath)
+                reporter.add_files(count, copied, skipped_count, skipped)
+                copied = skipped = count = skipped_count = 0
 
-    def _store_small(self, f: _PlannedFile, reporter: _Reporter, buffer: bytearray) -> None:
-        """Stream through one buffer: hash as we read; a file that fits the buffer is written only if
-        its object is new, a longer one is written to staging as it is read."""
-        reporter.start(f.relpath)
-        view = memoryview(buffer)
+    def _store_small(self, f: _PlannedFile, view: memoryview) -> tuple[int, bool]:
+        """Stream one file through ``view``, hashing as it is read. A file that fits the buffer is
+        written only if its object is new; a longer one is written to staging as it is read.
+        Returns (bytes, whether anything was written)."""
         src = os.open(f.source, os.O_RDONLY)
         try:
             n = os.readv(src, [view])
             hasher = blake3(view[:n])
-            if n < BLOCK:  # the whole file is in the buffer
-                digest = hasher.hexdigest()
-                target = self._object(digest)
+            if n < len(view):  # the whole file is in the buffer
+                f.digest = hasher.hexdigest()
+                target = self._object(f.digest)
                 if os.path.exists(target):
-                    reporter.skipped(n, file_done=True)
-                    f.digest = digest
-                    return
-                temporary = os.path.join(self._staging, uuid.uuid4().hex + ".tmp")
+                    return n, False
+                temporary = self._temporary()
                 _write_file(temporary, [view[:n]])
                 os.rename(temporary, target)
-            else:
-                temporary = os.path.join(self._staging, uuid.uuid4().hex + ".tmp")
-                out = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
-                total = 0
-                try:
-                    while n:
-                        _write_all(out, view[:n])
-                        total += n
-                        n = os.readv(src, [view])
-                        hasher.update(view[:n])
-                finally:
-                    os.close(out)
-                digest = hasher.hexdigest()
-                os.rename(temporary, self._object(digest))
-                n = total
+                return n, True
+            temporary = self._temporary()
+            out = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+            total = 0
+            try:
+                while n:
+                    _write_all(out, view[:n])
+                    total += n
+                    n = os.readv(src, [view])
+                    hasher.update(view[:n])
+            finally:
+                os.close(out)
+            f.digest = hasher.hexdigest()
+            os.rename(temporary, self._object(f.digest))
+            return total, True
         finally:
             os.close(src)
-        f.digest = digest
-        reporter.advance(n, file_done=True)
+
+    def _temporary(self) -> str:
+        """A unique staging name without a random-number system call per file."""
+        return f"{self._staging}/{self._temporary_prefix}{next(self._counter)}.tmp"
 
     def _store_large(self, f: _PlannedFile, reporter: _Reporter, cancel: threading.Event | None) -> None:
         reporter.start(f.relpath)
@@ -367,10 +381,11 @@ class LocalDatastores:
         os.makedirs(os.path.dirname(final_root), exist_ok=True)
         building = os.path.join(os.path.dirname(final_root), f".{tree}.{uuid.uuid4().hex}.tmp")
         made: set[str] = set()
+        top = f"{building}/{name}"
         try:
             for f in planned:
-                target = os.path.join(building, name, f.relpath) if folder else os.path.join(building, name)
-                parent = os.path.dirname(target)
+                target = f"{top}/{f.relpath}" if folder else top
+                parent = target.rpartition("/")[0]
                 if parent not in made:
                     os.makedirs(parent, exist_ok=True)
                     made.add(parent)
@@ -555,6 +570,17 @@ class _Reporter:
         self.throttle.add(nbytes)
         if file_done:
             self.throttle.wait()
+        self.report()
+
+    def add_files(self, files: int, copied: int, skipped_files: int, skipped: int) -> None:
+        """A batch of whole small files: ``copied`` bytes written, ``skipped`` already stored."""
+        with self.lock:
+            self.progress.files_done += files
+            self.progress.bytes_done += copied + skipped
+            self.progress.files_skipped += skipped_files
+            self.progress.bytes_skipped += skipped
+        self.throttle.add(copied)
+        self.throttle.wait()
         self.report()
 
     def skipped(self, nbytes: int, *, file_done: bool = True) -> None:
