@@ -143,22 +143,33 @@ class LocalDatastores:
         progress = CopyProgress(bytes_total=sum(f.size for f in planned), files_total=len(planned))
         reporter = _Reporter(progress, on_progress, _Throttle.from_environment())
         reporter.report(force=True)
-        self._known_digests(planned, reporter)
-        reporter.report(force=True)
-        todo = [f for f in planned if f.digest is None]
-        tree = final_root = None
-        if not todo:  # everything was copied before: if the same tree exists too, we are done
-            tree = _tree_digest(planned, folder=folder)
-            final_root = self._final_root(tree)
-        if todo or not os.path.isdir(final_root):
-            self._store_files(todo, reporter, cancel)
-            if cancel is not None and cancel.is_set():
-                raise CopyCanceled("The copy was canceled.")
-            tree = _tree_digest(planned, folder=folder)
-            final_root = self._materialize(tree, source.name, planned, folder=folder, reporter=reporter, cancel=cancel)
-            self.store.remember_fingerprints(
-                [(f.source, f.size, f.mtime_ns, f.inode, f.digest) for f in planned if f.digest]
-            )
+        # The whole tree unchanged since its last copy (every name, size, mtime and inode): one lookup,
+        # no per-file work. The row lives among the file fingerprints under the key "tree:<path>".
+        tree_key, signature = f"tree:{source}", _signature(planned, folder=folder)
+        known_tree = self.store.fingerprints([tree_key]).get(tree_key)
+        tree = known_tree["digest"].partition(":")[2] if known_tree and known_tree["digest"].startswith(
+            signature + ":") else None
+        final_root = self._final_root(tree) if tree else None
+        if final_root and os.path.isdir(final_root):
+            reporter.skipped_many(len(planned), progress.bytes_total)
+        else:
+            self._known_digests(planned, reporter)
+            reporter.report(force=True)
+            todo = [f for f in planned if f.digest is None]
+            tree = final_root = None
+            if not todo:  # everything was copied before: if the same tree exists too, we are done
+                tree = _tree_digest(planned, folder=folder)
+                final_root = self._final_root(tree)
+            if todo or not os.path.isdir(final_root):
+                self._store_files(todo, reporter, cancel)
+                if cancel is not None and cancel.is_set():
+                    raise CopyCanceled("The copy was canceled.")
+                tree = _tree_digest(planned, folder=folder)
+                final_root = self._materialize(
+                    tree, source.name, planned, folder=folder, reporter=reporter, cancel=cancel
+                )
+            rows = [(f.source, f.size, f.mtime_ns, f.inode, f.digest) for f in planned if f.digest]
+            self.store.remember_fingerprints(rows + [(tree_key, len(planned), 0, 0, f"{signature}:{tree}")])
         reporter.report(force=True)
         return ImportResult(
             uri=self.uri_for_path(Path(final_root) / source.name),
@@ -204,11 +215,14 @@ class LocalDatastores:
         """Files unchanged since we last copied them (same size, mtime, inode) are not read again.
         (Objects are not checked here: a missing one is copied again when the asset folder is built.)"""
         known = self.store.fingerprints([f.source for f in planned])
+        files = nbytes = 0
         for f in planned:
             row = known.get(f.source)
             if row and row["size"] == f.size and row["mtime_ns"] == f.mtime_ns and row["inode"] == f.inode:
                 f.digest = row["digest"]
-                reporter.skipped(f.size)
+                files += 1
+                nbytes += f.size
+        reporter.skipped_many(files, nbytes)
 
     def _object(self, digest: str) -> str:
         prefix = f"{self._objects}/{digest[:2]}"
@@ -499,6 +513,12 @@ def _write_file(path: str, parts: list[memoryview]) -> None:
         os.close(fd)
 
 
+def _signature(planned: list[_PlannedFile], *, folder: bool) -> str:
+    """The identity of a source tree's current state: every file's name, size, mtime and inode."""
+    text = "".join(f"{f.relpath}\0{f.size}\0{f.mtime_ns}\0{f.inode}\n" for f in planned)
+    return blake3(("folder\n" if folder else "file\n").encode() + text.encode()).hexdigest()[:40]
+
+
 def _tree_digest(planned: list[_PlannedFile], *, folder: bool) -> str:
     tree = blake3(b"folder\n" if folder else b"file\n")
     tree.update("".join(f"{f.relpath}\0{f.size}\0{f.digest}\n" for f in planned).encode())
@@ -582,6 +602,14 @@ class _Reporter:
         self.throttle.add(copied)
         self.throttle.wait()
         self.report()
+
+    def skipped_many(self, files: int, nbytes: int) -> None:
+        """Whole files that needed no copying."""
+        with self.lock:
+            self.progress.files_done += files
+            self.progress.files_skipped += files
+            self.progress.bytes_done += nbytes
+            self.progress.bytes_skipped += nbytes
 
     def skipped(self, nbytes: int, *, file_done: bool = True) -> None:
         """Bytes (and, for a whole file, the file) that needed no copying."""
