@@ -248,3 +248,17 @@ async def test_a_data_version_with_other_content_is_409(api, root, wait_operatio
 async def test_wrong_methods_are_405_json(api):
     assert_error(await api("DELETE", "jobs"), 405, "method_not_allowed")
     assert_error(await api("POST", "computes/sizes", {}), 405, "method_not_allowed")
+
+
+async def test_notebook_jobs_without_the_notebook_module_are_a_clear_400(api, root, monkeypatch, stored_state):
+    """An installation without ``azml_jupyter.notebook`` answers 400, never 500 (the server runs in this
+    process, so hiding the module here hides it from the handler)."""
+    import sys
+
+    (root / "nb.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    monkeypatch.setitem(sys.modules, "azml_jupyter.notebook", None)  # import -> ImportError
+    await api("GET", "workspace")
+    before = stored_state()
+    body = assert_error(await api("POST", "jobs", {"notebook": "nb.ipynb"}), 400, "notebook_jobs_unavailable")
+    assert "not available" in body["message"] and body["details"]["reason"]
+    assert stored_state() == before
