@@ -9,11 +9,18 @@ import { IOperation } from './operations';
 import { errorMessage } from './request';
 
 /** What a copy-in created, from its result (`result.data_asset`). */
-function resultText(operation: IOperation, trans: TranslationBundle): string | null {
+function resultText(
+  operation: IOperation,
+  trans: TranslationBundle
+): string | null {
   const asset = operation.result?.data_asset;
   if (asset?.name && asset?.version) {
     return operation.result?.created === false
-      ? trans.__('Unchanged: azureml:%1:%2 already holds this content', asset.name, asset.version)
+      ? trans.__(
+          'Unchanged: azureml:%1:%2 already holds this content',
+          asset.name,
+          asset.version
+        )
       : trans.__('Created azureml:%1:%2', asset.name, asset.version);
   }
   const compute = operation.result?.compute;
@@ -46,7 +53,11 @@ export function OperationRow(props: {
   if (op.kind === 'copy_in' || op.bytes_total !== null || op.bytes_done > 0) {
     parts.push(
       op.bytes_total !== null
-        ? trans.__('%1 of %2', formatBytes(op.bytes_done), formatBytes(op.bytes_total))
+        ? trans.__(
+            '%1 of %2',
+            formatBytes(op.bytes_done),
+            formatBytes(op.bytes_total)
+          )
         : formatBytes(op.bytes_done)
     );
     parts.push(
@@ -84,7 +95,10 @@ export function OperationRow(props: {
       data-state={op.state}
     >
       <div className="azml-Operation-header">
-        <span className="azml-Operation-description" title={op.current_item ?? undefined}>
+        <span
+          className="azml-Operation-description"
+          title={op.current_item ?? undefined}
+        >
           {op.description || op.kind}
         </span>
         <span className="azml-Operation-state">{stateLabel(op, trans)}</span>
@@ -106,9 +120,15 @@ export function OperationRow(props: {
         )}
       </div>
       {running && <ProgressBar fraction={fraction} label={op.description} />}
-      {parts.length > 0 && <div className="azml-Operation-progress">{parts.join(' · ')}</div>}
+      {parts.length > 0 && (
+        <div className="azml-Operation-progress">{parts.join(' · ')}</div>
+      )}
       {outcome && <div className="azml-Operation-result">{outcome}</div>}
-      <ErrorMessage message={op.state === 'Failed' ? op.error ?? trans.__('Failed') : null} />
+      <ErrorMessage
+        message={
+          op.state === 'Failed' ? (op.error ?? trans.__('Failed')) : null
+        }
+      />
       <ErrorMessage message={actionError} />
     </div>
   );

@@ -33,7 +33,9 @@ export function IconButton(props: {
       }}
     >
       <props.icon.react tag="span" className="azml-IconButton-icon" />
-      {props.label && <span className="azml-IconButton-label">{props.label}</span>}
+      {props.label && (
+        <span className="azml-IconButton-label">{props.label}</span>
+      )}
     </button>
   );
 }
@@ -88,6 +90,8 @@ export function Section(props: {
 export function ErrorMessage(props: {
   message: string | null | undefined;
   onDismiss?: () => void;
+  /** The dismiss button's text (translated by the caller). */
+  dismissLabel?: string;
 }): JSX.Element | null {
   if (!props.message) {
     return null;
@@ -101,7 +105,7 @@ export function ErrorMessage(props: {
           className="jp-Button jp-mod-minimal azml-Error-dismiss"
           onClick={props.onDismiss}
         >
-          Dismiss
+          {props.dismissLabel ?? '×'}
         </button>
       )}
     </p>
@@ -114,7 +118,9 @@ export function ProgressBar(props: {
   label: string;
 }): JSX.Element {
   const known = props.fraction !== null && isFinite(props.fraction);
-  const percent = known ? Math.round(Math.min(1, Math.max(0, props.fraction!)) * 100) : null;
+  const percent = known
+    ? Math.round(Math.min(1, Math.max(0, props.fraction!)) * 100)
+    : null;
   return (
     <div
       className={`azml-ProgressBar ${known ? '' : 'azml-mod-indeterminate'}`}

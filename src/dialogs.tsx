@@ -49,7 +49,11 @@ function FormHost<T>(props: {
  * test) may already be typing in another field.
  */
 export class FormBody<T> extends Widget implements Dialog.IBodyWidget<T> {
-  constructor(initial: T, renderForm: FormRender<T>, problem: string | null = null) {
+  constructor(
+    initial: T,
+    renderForm: FormRender<T>,
+    problem: string | null = null
+  ) {
     super();
     this.value = initial;
     this.addClass('azml-FormBody');
@@ -171,7 +175,9 @@ export function parseNames(text: string, what: string): string[] {
     .filter(name => name.length > 0);
   for (const name of names) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      throw new Error(`${what}: "${name}" is not a valid name (a Python identifier).`);
+      throw new Error(
+        `${what}: "${name}" is not a valid name (a Python identifier).`
+      );
     }
   }
   if (new Set(names).size !== names.length) {

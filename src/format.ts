@@ -93,12 +93,16 @@ const fullFormat = new Intl.DateTimeFormat(undefined, {
 });
 
 /** "14:05" today, "Nov 3, 14:05" otherwise; "–" when missing. */
-export function formatStart(iso: string | null | undefined, now: number): string {
+export function formatStart(
+  iso: string | null | undefined,
+  now: number
+): string {
   const value = parseTime(iso);
   if (value === null) {
     return '–';
   }
-  const sameDay = new Date(value).toDateString() === new Date(now).toDateString();
+  const sameDay =
+    new Date(value).toDateString() === new Date(now).toDateString();
   return (sameDay ? timeFormat : dateTimeFormat).format(value);
 }
 

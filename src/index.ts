@@ -9,11 +9,9 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 // Everything below is needed at start-up: the sidebar, its model and the commands.
-// eslint-disable-next-line jupyter/prefer-lazy-imports
 import { CommandIDs } from './commands/ids';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { registerCommands } from './commands/register';
-// eslint-disable-next-line jupyter/prefer-lazy-imports
 import { JobDetailWidget } from './jobs/JobDetail';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { AzmlModel } from './model';

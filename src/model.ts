@@ -513,11 +513,7 @@ export class AzmlModel {
         op.id === operation.id ? operation : op
       )
     });
-    if (
-      previous &&
-      !isOperationDone(previous) &&
-      isOperationDone(operation)
-    ) {
+    if (previous && !isOperationDone(previous) && isOperationDone(operation)) {
       this._operationFinished(operation);
     }
   }

@@ -57,7 +57,11 @@ export function connectNotifications(
     if (operation.state === 'Succeeded') {
       const message =
         operation.kind === 'copy_in' && asset
-          ? trans.__('Copied into data asset azureml:%1:%2', asset.name, asset.version)
+          ? trans.__(
+              'Copied into data asset azureml:%1:%2',
+              asset.name,
+              asset.version
+            )
           : trans.__('%1: done', operation.description);
       Notification.success(message, { autoClose: 6000 });
     } else if (operation.state === 'Failed') {

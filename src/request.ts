@@ -209,7 +209,9 @@ export function apiURL(
 ): string {
   const url = URLExt.join(settings.baseUrl, API_NAMESPACE, endPoint);
   const params = Object.entries(query)
-    .filter(([, value]) => value !== undefined && value !== null && value !== '')
+    .filter(
+      ([, value]) => value !== undefined && value !== null && value !== ''
+    )
     .map(
       ([key, value]) =>
         `${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`

@@ -78,7 +78,9 @@ export class AzmlSidebar extends ReactWidget {
   }
 
   private _syncVisibility = (): void => {
-    this.model.setVisible(this.isVisible && document.visibilityState !== 'hidden');
+    this.model.setVisible(
+      this.isVisible && document.visibilityState !== 'hidden'
+    );
   };
 
   private _onPageVisibility = (): void => this._syncVisibility();

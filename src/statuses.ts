@@ -65,7 +65,9 @@ export class StatusTable {
   private _byName = new Map<string, IJobStatus>();
 }
 
-export async function fetchStatuses(signal?: AbortSignal): Promise<StatusTable> {
+export async function fetchStatuses(
+  signal?: AbortSignal
+): Promise<StatusTable> {
   const response = await requestAPI<IStatusesResponse>('statuses', { signal });
   return new StatusTable(response.statuses);
 }

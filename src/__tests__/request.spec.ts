@@ -1,6 +1,12 @@
 import { ServerConnection } from '@jupyterlab/services';
 
-import { AzmlApiError, requestAPI } from '../request';
+import {
+  apiURL,
+  AzmlApiError,
+  probeError,
+  requestAPI,
+  requestConditional
+} from '../request';
 
 /** Server settings whose fetch answers every call with `respond()`. */
 function settingsAnswering(respond: (url: string) => Response): {
@@ -100,5 +106,95 @@ describe('requestAPI', () => {
     await expect(
       requestAPI('workspace', { serverSettings: settings })
     ).resolves.toEqual(facts);
+  });
+});
+
+describe('requestConditional', () => {
+  it('sends If-None-Match and reports 304 as "not modified"', async () => {
+    const seen: (string | null)[] = [];
+    const fetch = async (input: RequestInfo | URL): Promise<Response> => {
+      const request = input as Request;
+      seen.push(request.headers.get('If-None-Match'));
+      return request.headers.get('If-None-Match') === '"v1"'
+        ? new Response(null, { status: 304 })
+        : new Response(JSON.stringify({ jobs: [], next_cursor: null }), {
+            status: 200,
+            headers: { 'Content-Type': 'application/json', ETag: '"v1"' }
+          });
+    };
+    const settings = ServerConnection.makeSettings({
+      baseUrl: 'http://localhost:8888/',
+      fetch
+    });
+
+    const first = await requestConditional('jobs?limit=5', {
+      serverSettings: settings
+    });
+    expect(first).toEqual({
+      notModified: false,
+      data: { jobs: [], next_cursor: null },
+      etag: '"v1"'
+    });
+    const second = await requestConditional('jobs?limit=5', {
+      etag: '"v1"',
+      serverSettings: settings
+    });
+    expect(second).toEqual({ notModified: true, etag: '"v1"' });
+    expect(seen).toEqual([null, '"v1"']);
+  });
+
+  it('still turns an error into the server message', async () => {
+    const { settings } = settingsAnswering(() =>
+      json(400, {
+        error: 'invalid_request',
+        message: 'limit must be between 1 and 1000.'
+      })
+    );
+    await expect(
+      requestConditional('jobs?limit=0', { serverSettings: settings })
+    ).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: 'limit must be between 1 and 1000.'
+    });
+  });
+});
+
+describe('apiURL and probeError', () => {
+  const settings = ServerConnection.makeSettings({
+    baseUrl: 'http://localhost:8888/base/'
+  });
+
+  it('builds an absolute URL with an encoded query, leaving out empty values', () => {
+    expect(
+      apiURL(
+        'jobs/a%2Fb/logs',
+        { offset: 12, token: undefined, x: '' },
+        settings
+      )
+    ).toBe('http://localhost:8888/base/azml/jobs/a%2Fb/logs?offset=12');
+    expect(apiURL('jobs', {}, settings)).toBe(
+      'http://localhost:8888/base/azml/jobs'
+    );
+  });
+
+  it('returns the refusal of a stream URL, and null when it is accepted', async () => {
+    const { settings: refusing } = settingsAnswering(() =>
+      json(404, { error: 'not_found', message: "Job 'x' not found." })
+    );
+    const error = await probeError(
+      'http://localhost:8888/azml/jobs/x/logs',
+      refusing
+    );
+    expect(error?.message).toBe("Job 'x' not found.");
+    const { settings: accepting } = settingsAnswering(
+      () =>
+        new Response('event: log\ndata: hi\n\n', {
+          status: 200,
+          headers: { 'Content-Type': 'text/event-stream' }
+        })
+    );
+    expect(
+      await probeError('http://localhost:8888/azml/jobs/x/logs', accepting)
+    ).toBeNull();
   });
 });

@@ -2,7 +2,13 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 
 import { IComputeInfo } from '../computes/api';
-import { Field, parameterValue, parseNames, parseRows, showFormDialog } from '../dialogs';
+import {
+  Field,
+  parameterValue,
+  parseNames,
+  parseRows,
+  showFormDialog
+} from '../dialogs';
 
 /** What "Submit selected cells" and "Submit notebook" ask for. */
 export interface ISubmitForm {
@@ -35,7 +41,9 @@ export type SubmitKind = 'cells' | 'notebook';
 export function submitChoices(form: ISubmitForm): ISubmitChoices {
   const text = (value: string) => (value.trim() ? value.trim() : null);
   const parameters: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(parseRows(form.parameters, 'Parameters'))) {
+  for (const [key, value] of Object.entries(
+    parseRows(form.parameters, 'Parameters')
+  )) {
     parameters[key] = parameterValue(value);
   }
   return {
@@ -55,7 +63,10 @@ export function validateSubmit(form: ISubmitForm): string | null {
   } catch (error) {
     return (error as Error).message;
   }
-  if (form.experiment.trim() && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/.test(form.experiment.trim())) {
+  if (
+    form.experiment.trim() &&
+    !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/.test(form.experiment.trim())
+  ) {
     return 'The experiment name must be letters, digits, "_", "." or "-".';
   }
   return null;
@@ -97,11 +108,15 @@ export async function showSubmitDialog(options: {
             value={value.compute}
             onChange={e => set({ compute: e.target.value })}
           >
-            <option value="">{trans.__('Default (the job spec or the workspace default)')}</option>
+            <option value="">
+              {trans.__('Default (the job spec or the workspace default)')}
+            </option>
             {computes.map(compute => (
               <option key={compute.name} value={compute.name}>
                 {compute.name}
-                {compute.size ? ` (${compute.size}, ${compute.max_nodes} nodes)` : ''}
+                {compute.size
+                  ? ` (${compute.size}, ${compute.max_nodes} nodes)`
+                  : ''}
               </option>
             ))}
           </select>
@@ -110,7 +125,9 @@ export async function showSubmitDialog(options: {
           label={trans.__('Environment')}
           hint={
             kind === 'cells'
-              ? trans.__("Empty: captured from the kernel's packages (conda spec).")
+              ? trans.__(
+                  "Empty: captured from the kernel's packages (conda spec)."
+                )
               : trans.__("Empty: captured from the notebook's imports.")
           }
         >
@@ -154,7 +171,9 @@ export async function showSubmitDialog(options: {
             </Field>
             <Field
               label={trans.__('Outputs')}
-              hint={trans.__('Output folder names, one per line; the variable of that name holds its path.')}
+              hint={trans.__(
+                'Output folder names, one per line; the variable of that name holds its path.'
+              )}
             >
               <textarea
                 className="jp-mod-styled azml-Submit-outputs"

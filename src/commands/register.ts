@@ -45,6 +45,56 @@ export interface ICommandContext {
   palette: ICommandPalette | null;
 }
 
+/** `describedBy` argument schemas of the commands (JupyterLab shows and checks them). */
+const NO_ARGS = {
+  args: { type: 'object' as const, properties: {} }
+};
+const JOB_ARGS = {
+  args: {
+    type: 'object' as const,
+    properties: { name: { type: 'string', description: 'The job name' } },
+    required: ['name']
+  }
+};
+const PATH_ARGS = {
+  args: {
+    type: 'object' as const,
+    properties: {
+      path: {
+        type: 'string',
+        description:
+          'A path relative to the Jupyter root; default: the file browser selection or the current document'
+      }
+    }
+  }
+};
+const NOTEBOOK_ARGS = {
+  args: {
+    type: 'object' as const,
+    properties: {
+      path: {
+        type: 'string',
+        description: 'The notebook, relative to the Jupyter root'
+      },
+      notebookId: {
+        type: 'string',
+        description: 'The id of an open notebook panel'
+      }
+    }
+  }
+};
+const COMPUTE_ARGS = {
+  args: {
+    type: 'object' as const,
+    properties: {
+      name: {
+        type: 'string',
+        description: 'The cluster to resize; none for a new cluster'
+      }
+    }
+  }
+};
+
 const YAML = /\.ya?ml$/i;
 const NOTEBOOK = /\.ipynb$/i;
 const PALETTE_CATEGORY = 'Azure ML';
@@ -82,11 +132,16 @@ function targetNotebook(
   return tracker.currentWidget;
 }
 
-function yamlPath(context: ICommandContext, args: ReadonlyPartialJSONObject): string | null {
+function yamlPath(
+  context: ICommandContext,
+  args: ReadonlyPartialJSONObject
+): string | null {
   if (typeof args.path === 'string') {
     return args.path;
   }
-  const selected = browserSelection(context).filter(item => YAML.test(item.path));
+  const selected = browserSelection(context).filter(item =>
+    YAML.test(item.path)
+  );
   if (fromFileBrowser(context) || selected.length === 1) {
     return selected.length === 1 ? selected[0].path : null;
   }
@@ -95,12 +150,17 @@ function yamlPath(context: ICommandContext, args: ReadonlyPartialJSONObject): st
   return typeof path === 'string' && YAML.test(path) ? path : null;
 }
 
-function notebookPath(context: ICommandContext, args: ReadonlyPartialJSONObject): string | null {
+function notebookPath(
+  context: ICommandContext,
+  args: ReadonlyPartialJSONObject
+): string | null {
   if (typeof args.path === 'string') {
     return args.path;
   }
   if (fromFileBrowser(context)) {
-    const selected = browserSelection(context).filter(item => NOTEBOOK.test(item.path));
+    const selected = browserSelection(context).filter(item =>
+      NOTEBOOK.test(item.path)
+    );
     return selected.length === 1 ? selected[0].path : null;
   }
   return targetNotebook(context, args)?.context.path ?? null;
@@ -135,12 +195,14 @@ export function registerCommands(context: ICommandContext): void {
   const { commands } = app;
 
   commands.addCommand(CommandIDs.openPanel, {
+    describedBy: { ...NO_ARGS },
     label: trans.__('Open the Azure ML panel'),
     icon: azmlIcon,
     execute: () => app.shell.activateById(SIDEBAR_ID)
   });
 
   commands.addCommand(CommandIDs.refresh, {
+    describedBy: { ...NO_ARGS },
     label: trans.__('Refresh Azure ML jobs, computes and data'),
     icon: refreshIcon,
     execute: async () => {
@@ -153,7 +215,11 @@ export function registerCommands(context: ICommandContext): void {
   });
 
   commands.addCommand(CommandIDs.openJob, {
-    label: args => (args.name ? trans.__('Open job %1', args.name as string) : trans.__('Open job')),
+    describedBy: { ...JOB_ARGS },
+    label: args =>
+      args.name
+        ? trans.__('Open job %1', args.name as string)
+        : trans.__('Open job'),
     execute: args => {
       const name = args.name as string;
       if (!name) {
@@ -172,6 +238,7 @@ export function registerCommands(context: ICommandContext): void {
   });
 
   commands.addCommand(CommandIDs.cancelJob, {
+    describedBy: { ...JOB_ARGS },
     label: trans.__('Cancel Azure ML job…'),
     execute: async args => {
       const name = args.name as string;
@@ -202,12 +269,15 @@ export function registerCommands(context: ICommandContext): void {
   });
 
   commands.addCommand(CommandIDs.downloadOutputs, {
+    describedBy: { ...JOB_ARGS },
     label: trans.__('Download job outputs to folder…'),
     execute: async args => {
       const name = args.name as string;
       let outputs: string[];
       try {
-        outputs = [...new Set((await listOutputs(name)).map(file => file.output))];
+        outputs = [
+          ...new Set((await listOutputs(name)).map(file => file.output))
+        ];
       } catch (error) {
         reportError(trans.__('Could not list the outputs of %1', name), error);
         return;
@@ -226,14 +296,21 @@ export function registerCommands(context: ICommandContext): void {
       try {
         const files = await downloadOutputs(name, folder, choice.output);
         Notification.success(
-          trans.__('Downloaded %1 file(s) of %2 into %3', files.length, name, folder),
+          trans.__(
+            'Downloaded %1 file(s) of %2 into %3',
+            files.length,
+            name,
+            folder
+          ),
           {
             autoClose: 8000,
             actions: [
               {
                 label: trans.__('Show in file browser'),
                 callback: () => {
-                  void commands.execute('filebrowser:go-to-path', { path: `/${folder}` });
+                  void commands.execute('filebrowser:go-to-path', {
+                    path: `/${folder}`
+                  });
                 }
               }
             ]
@@ -241,12 +318,16 @@ export function registerCommands(context: ICommandContext): void {
         );
         return files;
       } catch (error) {
-        reportError(trans.__('Could not download the outputs of %1', name), error);
+        reportError(
+          trans.__('Could not download the outputs of %1', name),
+          error
+        );
       }
     }
   });
 
   commands.addCommand(CommandIDs.submitYaml, {
+    describedBy: { ...PATH_ARGS },
     label: trans.__('Submit Azure ML job'),
     caption: trans.__('Submit this Azure ML job YAML file (CLI v2 schema)'),
     icon: azmlIcon,
@@ -267,8 +348,11 @@ export function registerCommands(context: ICommandContext): void {
   });
 
   commands.addCommand(CommandIDs.submitNotebook, {
+    describedBy: { ...NOTEBOOK_ARGS },
     label: trans.__('Submit notebook as Azure ML job'),
-    caption: trans.__('Run the whole notebook as an unattended Azure ML job (papermill)'),
+    caption: trans.__(
+      'Run the whole notebook as an unattended Azure ML job (papermill)'
+    ),
     icon: azmlIcon,
     isEnabled: args => notebookPath(context, args) !== null,
     execute: async args => {
@@ -294,10 +378,14 @@ export function registerCommands(context: ICommandContext): void {
         }
         const job = await model.submit({
           notebook: path,
-          ...(Object.keys(choices.parameters).length ? { parameters: choices.parameters } : {}),
+          ...(Object.keys(choices.parameters).length
+            ? { parameters: choices.parameters }
+            : {}),
           ...(choices.compute ? { compute: choices.compute } : {}),
           ...(choices.environment ? { environment: choices.environment } : {}),
-          ...(choices.experimentName ? { experiment_name: choices.experimentName } : {}),
+          ...(choices.experimentName
+            ? { experiment_name: choices.experimentName }
+            : {}),
           ...(choices.displayName ? { display_name: choices.displayName } : {})
         });
         announceSubmitted(context, job);
@@ -309,6 +397,7 @@ export function registerCommands(context: ICommandContext): void {
   });
 
   commands.addCommand(CommandIDs.submitCells, {
+    describedBy: { ...NOTEBOOK_ARGS },
     label: trans.__('Submit selected cells as Azure ML job'),
     caption: trans.__(
       'Run the selected cells (with what they need from earlier cells) as an unattended Azure ML job'
@@ -363,9 +452,17 @@ export function registerCommands(context: ICommandContext): void {
       if (!choices) {
         return;
       }
-      const submission = submitCellsInKernel(kernel, { ...choices, cells, selected });
+      const submission = submitCellsInKernel(kernel, {
+        ...choices,
+        cells,
+        selected
+      });
       const pending = Notification.emit(
-        trans.__('Submitting %1 of %2…', what, PathExt.basename(panel.context.path)),
+        trans.__(
+          'Submitting %1 of %2…',
+          what,
+          PathExt.basename(panel.context.path)
+        ),
         'in-progress',
         { autoClose: false }
       );
@@ -385,15 +482,21 @@ export function registerCommands(context: ICommandContext): void {
   });
 
   commands.addCommand(CommandIDs.copyIn, {
+    describedBy: { ...PATH_ARGS },
     label: trans.__('Copy into workspace data'),
-    caption: trans.__('Copy a file or folder into the workspace as a new data asset version'),
+    caption: trans.__(
+      'Copy a file or folder into the workspace as a new data asset version'
+    ),
     icon: fileUploadIcon,
     execute: async args => {
       let path = typeof args.path === 'string' ? args.path : '';
       let type: '' | 'uri_file' | 'uri_folder' = '';
       if (!path) {
         const [item] = browserSelection(context);
-        if (item && (fromFileBrowser(context) || browserSelection(context).length === 1)) {
+        if (
+          item &&
+          (fromFileBrowser(context) || browserSelection(context).length === 1)
+        ) {
           path = item.path;
           type = item.type === 'directory' ? 'uri_folder' : 'uri_file';
         }
@@ -407,12 +510,16 @@ export function registerCommands(context: ICommandContext): void {
         app.shell.activateById(SIDEBAR_ID);
         return operation;
       } catch (error) {
-        reportError(trans.__('Could not copy %1 into workspace data', request.path), error);
+        reportError(
+          trans.__('Could not copy %1 into workspace data', request.path),
+          error
+        );
       }
     }
   });
 
   commands.addCommand(CommandIDs.editCompute, {
+    describedBy: { ...COMPUTE_ARGS },
     label: args =>
       args.name
         ? trans.__('Resize compute cluster %1…', args.name as string)
@@ -420,10 +527,14 @@ export function registerCommands(context: ICommandContext): void {
     execute: async args => {
       const name = typeof args.name === 'string' ? args.name : null;
       const existing = name
-        ? (model.state.computes.value ?? []).find(c => c.name === name) ?? null
+        ? ((model.state.computes.value ?? []).find(c => c.name === name) ??
+          null)
         : null;
       if (name && !existing) {
-        reportError(trans.__('Unknown cluster'), trans.__('No compute named %1.', name));
+        reportError(
+          trans.__('Unknown cluster'),
+          trans.__('No compute named %1.', name)
+        );
         return;
       }
       let sizes;
@@ -440,7 +551,10 @@ export function registerCommands(context: ICommandContext): void {
       try {
         return await model.updateCompute(choice.name, choice.request);
       } catch (error) {
-        reportError(trans.__('Could not update compute %1', choice.name), error);
+        reportError(
+          trans.__('Could not update compute %1', choice.name),
+          error
+        );
       }
     }
   });
@@ -482,24 +596,30 @@ export function registerCommands(context: ICommandContext): void {
   });
 
   // Notebook toolbar: both submit commands, for the notebook the toolbar belongs to.
+  const submitButton = (
+    id: string,
+    panel: NotebookPanel,
+    className: string
+  ) => {
+    const button = new CommandToolbarButton({
+      commands,
+      id,
+      args: { notebookId: panel.id },
+      label: ''
+    });
+    button.addClass(className);
+    return button;
+  };
   app.docRegistry.addWidgetExtension('Notebook', {
     createNew: (panel: NotebookPanel) => {
       const buttons = [
-        new CommandToolbarButton({
-          commands,
-          id: CommandIDs.submitCells,
-          args: { notebookId: panel.id },
-          label: ''
-        }),
-        new CommandToolbarButton({
-          commands,
-          id: CommandIDs.submitNotebook,
-          args: { notebookId: panel.id },
-          label: ''
-        })
+        submitButton(CommandIDs.submitCells, panel, 'azml-SubmitCellsButton'),
+        submitButton(
+          CommandIDs.submitNotebook,
+          panel,
+          'azml-SubmitNotebookButton'
+        )
       ];
-      buttons[0].addClass('azml-SubmitCellsButton');
-      buttons[1].addClass('azml-SubmitNotebookButton');
       // After the cell-type selector when the toolbar has one, else at the end.
       let after = 'cellType';
       buttons.forEach((button, index) => {
@@ -509,7 +629,9 @@ export function registerCommands(context: ICommandContext): void {
         }
         after = name;
       });
-      return new DisposableDelegate(() => buttons.forEach(button => button.dispose()));
+      return new DisposableDelegate(() =>
+        buttons.forEach(button => button.dispose())
+      );
     }
   });
 }

@@ -125,7 +125,10 @@ export async function submitCellsInKernel(
     const content = reply.content as KernelMessage.IReplyErrorContent;
     throw new SubmitCellsError(
       content.ename ?? 'error',
-      kernelErrorMessage(content.ename ?? '', content.evalue ?? 'The kernel did not submit the cells.')
+      kernelErrorMessage(
+        content.ename ?? '',
+        content.evalue ?? 'The kernel did not submit the cells.'
+      )
     );
   }
   const job = parseSubmitOutput(stdout);

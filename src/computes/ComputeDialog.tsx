@@ -24,7 +24,10 @@ function wholeNumber(text: string): number | null {
   return /^\d+$/.test(text.trim()) ? Number(text.trim()) : null;
 }
 
-export function validateCompute(form: IComputeForm, creating: boolean): string | null {
+export function validateCompute(
+  form: IComputeForm,
+  creating: boolean
+): string | null {
   if (creating && !COMPUTE_NAME.test(form.name.trim())) {
     return 'The cluster name must be 2 to 32 letters, digits or "-", starting with a letter.';
   }
@@ -105,7 +108,12 @@ export async function showComputeDialog(
       size: existing?.size ?? sizes[0]?.name ?? '',
       minNodes: String(existing?.min_nodes ?? 0),
       maxNodes: String(existing?.max_nodes ?? 2),
-      idleSeconds: existing?.idle_seconds !== null && existing?.idle_seconds !== undefined ? String(existing.idle_seconds) : creating ? '120' : '',
+      idleSeconds:
+        existing?.idle_seconds !== null && existing?.idle_seconds !== undefined
+          ? String(existing.idle_seconds)
+          : creating
+            ? '120'
+            : '',
       tier: existing?.tier === 'low_priority' ? 'low_priority' : 'dedicated'
     },
     okLabel: creating ? trans.__('Create') : trans.__('Apply'),
@@ -159,7 +167,9 @@ export async function showComputeDialog(
         </div>
         <Field
           label={trans.__('Idle seconds before scale-down')}
-          hint={trans.__('Nodes above the minimum are released after this idle time.')}
+          hint={trans.__(
+            'Nodes above the minimum are released after this idle time.'
+          )}
         >
           <input
             className="jp-mod-styled azml-Compute-idle"
@@ -173,10 +183,14 @@ export async function showComputeDialog(
           <select
             className="jp-mod-styled azml-Compute-tier"
             value={value.tier}
-            onChange={e => set({ tier: e.target.value as IComputeForm['tier'] })}
+            onChange={e =>
+              set({ tier: e.target.value as IComputeForm['tier'] })
+            }
           >
             <option value="dedicated">{trans.__('Dedicated')}</option>
-            <option value="low_priority">{trans.__('Low priority (cheaper, may be preempted)')}</option>
+            <option value="low_priority">
+              {trans.__('Low priority (cheaper, may be preempted)')}
+            </option>
           </select>
         </Field>
       </div>

@@ -60,10 +60,14 @@ export function ComputesSection(props: {
             <tr>
               <th>{trans.__('Name')}</th>
               <th>{trans.__('Size')}</th>
-              <th title={trans.__('Nodes in use / maximum')}>{trans.__('Nodes')}</th>
+              <th title={trans.__('Nodes in use / maximum')}>
+                {trans.__('Nodes')}
+              </th>
               <th>{trans.__('State')}</th>
               <th>
-                <span className="azml-VisuallyHidden">{trans.__('Actions')}</span>
+                <span className="azml-VisuallyHidden">
+                  {trans.__('Actions')}
+                </span>
               </th>
             </tr>
           </thead>
@@ -92,10 +96,15 @@ function ComputeRow({
   trans: TranslationBundle;
   onEdit: (name?: string) => void;
 }): JSX.Element {
-  const queued = compute.queued_jobs ? trans.__(', %1 queued', compute.queued_jobs) : '';
+  const queued = compute.queued_jobs
+    ? trans.__(', %1 queued', compute.queued_jobs)
+    : '';
   return (
     <tr className="azml-ComputeRow" data-compute={compute.name}>
-      <td className="azml-ComputeRow-name" title={`${compute.name} (${compute.type})`}>
+      <td
+        className="azml-ComputeRow-name"
+        title={`${compute.name} (${compute.type})`}
+      >
         {compute.name}
       </td>
       <td className="azml-ComputeRow-size">{compute.size ?? '–'}</td>

@@ -23,7 +23,10 @@ const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/;
  */
 export function assetNameFor(path: string): string {
   const base = path.replace(/\/+$/, '').split('/').pop() ?? '';
-  const stem = base.includes('.') && !base.startsWith('.') ? base.slice(0, base.lastIndexOf('.')) : base;
+  const stem =
+    base.includes('.') && !base.startsWith('.')
+      ? base.slice(0, base.lastIndexOf('.'))
+      : base;
   return stem
     .replace(/[^A-Za-z0-9_-]+/g, '-')
     .replace(/^[^A-Za-z0-9]+/, '')
@@ -38,14 +41,20 @@ export function validateCopyIn(form: ICopyInForm): string | null {
   if (!ASSET_NAME.test(form.name.trim())) {
     return 'The data asset name must be letters, digits, "-" or "_", starting with a letter or digit.';
   }
-  if (form.version.trim() && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(form.version.trim())) {
+  if (
+    form.version.trim() &&
+    !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(form.version.trim())
+  ) {
     return 'The version must be letters, digits, ".", "-" or "_" (or empty for the next number).';
   }
   return null;
 }
 
 export function copyInRequest(form: ICopyInForm): ICopyInRequest {
-  const request: ICopyInRequest = { path: form.path.trim(), name: form.name.trim() };
+  const request: ICopyInRequest = {
+    path: form.path.trim(),
+    name: form.name.trim()
+  };
   if (form.type) {
     request.type = form.type;
   }
@@ -68,7 +77,9 @@ export function CopyInForm(props: {
     <div className="azml-CopyInForm">
       <Field
         label={trans.__('File or folder')}
-        hint={trans.__('Relative to the Jupyter root, as the file browser shows it.')}
+        hint={trans.__(
+          'Relative to the Jupyter root, as the file browser shows it.'
+        )}
       >
         <input
           className="jp-mod-styled azml-CopyIn-path"
@@ -87,7 +98,9 @@ export function CopyInForm(props: {
       </Field>
       <Field
         label={trans.__('Version')}
-        hint={trans.__('Empty: the next number. Unchanged content keeps its version.')}
+        hint={trans.__(
+          'Empty: the next number. Unchanged content keeps its version.'
+        )}
       >
         <input
           className="jp-mod-styled azml-CopyIn-version"

@@ -14,7 +14,9 @@ import { OperationRow } from '../OperationRow';
 import { IDataAsset } from './api';
 
 /** Assets grouped by name, in the server's order (newest version first). */
-export function groupAssets(assets: readonly IDataAsset[]): [string, IDataAsset[]][] {
+export function groupAssets(
+  assets: readonly IDataAsset[]
+): [string, IDataAsset[]][] {
   const groups = new Map<string, IDataAsset[]>();
   for (const asset of assets) {
     const versions = groups.get(asset.name) ?? [];
@@ -77,7 +79,12 @@ export function DataSection(props: {
       )}
       <ul className="azml-AssetList">
         {groups.map(([name, versions]) => (
-          <AssetGroup key={name} name={name} versions={versions} trans={trans} />
+          <AssetGroup
+            key={name}
+            name={name}
+            versions={versions}
+            trans={trans}
+          />
         ))}
       </ul>
     </Section>
@@ -103,7 +110,12 @@ function AssetGroup({
         className="azml-Asset-header"
         aria-expanded={open}
         onClick={() => setOpen(!open)}
-        title={trans.__('%1 version(s); newest: azureml:%2:%3', versions.length, name, latest.version)}
+        title={trans.__(
+          '%1 version(s); newest: azureml:%2:%3',
+          versions.length,
+          name,
+          latest.version
+        )}
       >
         <Caret.react tag="span" className="azml-Asset-caret" />
         <span className="azml-Asset-name">{name}</span>
@@ -123,7 +135,9 @@ function AssetGroup({
                 azureml:{asset.name}:{asset.version}
               </span>
               <span className="azml-AssetVersion-type">{asset.type}</span>
-              <span className="azml-AssetVersion-size">{assetSize(asset, trans)}</span>
+              <span className="azml-AssetVersion-size">
+                {assetSize(asset, trans)}
+              </span>
             </li>
           ))}
         </ul>

@@ -23,7 +23,9 @@ export async function showDownloadDialog(options: {
     initial: { path: defaultPath, output: 'all' },
     okLabel: trans.__('Download'),
     validate: value =>
-      value.path.trim() ? null : trans.__('Choose a folder (relative to the Jupyter root).'),
+      value.path.trim()
+        ? null
+        : trans.__('Choose a folder (relative to the Jupyter root).'),
     focus: '.azml-Download-path',
     render: (value, set) => (
       <div className="azml-DownloadForm">
@@ -59,5 +61,8 @@ export async function showDownloadDialog(options: {
   if (!choice) {
     return null;
   }
-  return { path: choice.path.trim().replace(/^\/+/, ''), output: choice.output };
+  return {
+    path: choice.path.trim().replace(/^\/+/, ''),
+    output: choice.output
+  };
 }

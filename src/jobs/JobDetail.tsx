@@ -145,7 +145,9 @@ export function JobDetail(props: {
 
   const run = (command: string, args: Record<string, string>) => {
     setActionError(null);
-    commands.execute(command, args).catch(error => setActionError(errorMessage(error)));
+    commands
+      .execute(command, args)
+      .catch(error => setActionError(errorMessage(error)));
   };
 
   return (
@@ -159,7 +161,11 @@ export function JobDetail(props: {
           <IconButton
             icon={refreshIcon}
             title={trans.__('Refresh')}
-            onClick={() => void model.fetchJob(name).catch(e => setActionError(errorMessage(e)))}
+            onClick={() =>
+              void model
+                .fetchJob(name)
+                .catch(e => setActionError(errorMessage(e)))
+            }
           />
           {record && !terminal && (
             <IconButton
@@ -185,7 +191,11 @@ export function JobDetail(props: {
         </div>
       </header>
       <ErrorMessage message={loadError} />
-      <ErrorMessage message={actionError} onDismiss={() => setActionError(null)} />
+      <ErrorMessage
+        message={actionError}
+        onDismiss={() => setActionError(null)}
+        dismissLabel={trans.__('Dismiss')}
+      />
       {record && <JobProperties job={record} now={now} trans={trans} />}
       {record?.children && record.children.length > 0 && (
         <JobSteps
@@ -229,7 +239,11 @@ function JobProperties({
     [trans.__('Created'), formatFullTime(job.created_at), 'created'],
     [trans.__('Started'), formatFullTime(job.started_at), 'started'],
     [trans.__('Ended'), formatFullTime(job.ended_at), 'ended'],
-    [trans.__('Duration'), formatDuration(jobDuration(job, now || Date.now())), 'duration'],
+    [
+      trans.__('Duration'),
+      formatDuration(jobDuration(job, now || Date.now())),
+      'duration'
+    ],
     [trans.__('Exit code'), job.exit_code, 'exit-code'],
     [trans.__('Parent'), job.parent_name, 'parent'],
     [trans.__('Description'), job.description, 'description']
@@ -241,7 +255,9 @@ function JobProperties({
       <summary>{trans.__('Properties')}</summary>
       <dl className="azml-Facts">
         {facts
-          .filter(([, value]) => value !== null && value !== undefined && value !== '')
+          .filter(
+            ([, value]) => value !== null && value !== undefined && value !== ''
+          )
           .map(([label, value, key]) => (
             <React.Fragment key={key}>
               <dt>{label}</dt>
@@ -265,7 +281,9 @@ function JobProperties({
         {outputs.map(([key, value]) => (
           <React.Fragment key={`out-${key}`}>
             <dt>{trans.__('Output %1', key)}</dt>
-            <dd className="azml-JobProperty-output">{describeBinding(value)}</dd>
+            <dd className="azml-JobProperty-output">
+              {describeBinding(value)}
+            </dd>
           </React.Fragment>
         ))}
         {Object.entries(job.tags ?? {}).map(([key, value]) => (
@@ -285,7 +303,9 @@ export function describeBinding(value: unknown): string {
   if (value && typeof value === 'object') {
     const binding = value as Record<string, unknown>;
     const where = binding.uri ?? binding.path ?? binding.value;
-    return [binding.type, where].filter(v => v !== undefined && v !== null).join(' ');
+    return [binding.type, where]
+      .filter(v => v !== undefined && v !== null)
+      .join(' ');
   }
   return String(value);
 }
@@ -314,7 +334,11 @@ function JobSteps({
         </thead>
         <tbody>
           {steps.map(step => (
-            <tr key={step.name} className="azml-JobStep" data-job-name={step.name}>
+            <tr
+              key={step.name}
+              className="azml-JobStep"
+              data-job-name={step.name}
+            >
               <td>
                 <button
                   type="button"
@@ -350,7 +374,10 @@ export function summariseOutputs(files: readonly IOutputFile[]): {
     entry.bytes += file.size_bytes;
     byOutput.set(file.output, entry);
   }
-  return [...byOutput.entries()].map(([output, entry]) => ({ output, ...entry }));
+  return [...byOutput.entries()].map(([output, entry]) => ({
+    output,
+    ...entry
+  }));
 }
 
 function JobOutputs({
@@ -397,7 +424,9 @@ function JobOutputs({
       <ErrorMessage message={error} />
       {files && files.length === 0 && (
         <p className="azml-Muted">
-          {terminal ? trans.__('No output files.') : trans.__('Outputs appear when the job ends.')}
+          {terminal
+            ? trans.__('No output files.')
+            : trans.__('Outputs appear when the job ends.')}
         </p>
       )}
       {summary.length > 0 && (
@@ -406,7 +435,11 @@ function JobOutputs({
             <li key={entry.output} data-output={entry.output}>
               <span className="azml-JobOutputs-name">{entry.output}</span>
               <span className="azml-Muted">
-                {trans.__('%1 files, %2', entry.files, formatBytes(entry.bytes))}
+                {trans.__(
+                  '%1 files, %2',
+                  entry.files,
+                  formatBytes(entry.bytes)
+                )}
               </span>
             </li>
           ))}

@@ -7,7 +7,12 @@ import {
 import React, { memo, useCallback } from 'react';
 
 import { ErrorMessage, IconButton, Section, useNow } from '../components';
-import { formatDuration, formatFullTime, formatStart, jobDuration } from '../format';
+import {
+  formatDuration,
+  formatFullTime,
+  formatStart,
+  jobDuration
+} from '../format';
 import { AzmlModel, PAGE_SIZES, useModel } from '../model';
 import { StatusTable } from '../statuses';
 import { IJobRecord } from './api';
@@ -60,7 +65,9 @@ export function JobList(props: {
         <IconButton
           icon={refreshIcon}
           title={trans.__('Refresh the job list')}
-          onClick={() => void model.refreshJobs({ user: true }).catch(() => false)}
+          onClick={() =>
+            void model.refreshJobs({ user: true }).catch(() => false)
+          }
         />
       }
     >
@@ -122,7 +129,9 @@ export function JobList(props: {
           disabled={pageNumber <= 1 || jobs.loading}
           onClick={() => void model.previousPage()}
         />
-        <span className="azml-Pager-page">{trans.__('Page %1', pageNumber)}</span>
+        <span className="azml-Pager-page">
+          {trans.__('Page %1', pageNumber)}
+        </span>
         <IconButton
           icon={caretRightIcon}
           className="azml-Pager-next"
@@ -176,10 +185,15 @@ export const JobRow = memo(function JobRow(props: {
         </span>
         <span className="azml-JobRow-meta">
           <span className="azml-JobRow-compute">{job.compute ?? '–'}</span>
-          <span className="azml-JobRow-started" title={formatFullTime(job.started_at)}>
+          <span
+            className="azml-JobRow-started"
+            title={formatFullTime(job.started_at)}
+          >
             {formatStart(job.started_at ?? job.created_at, now || Date.now())}
           </span>
-          <span className="azml-JobRow-duration">{formatDuration(duration)}</span>
+          <span className="azml-JobRow-duration">
+            {formatDuration(duration)}
+          </span>
         </span>
       </button>
     </li>

@@ -1,5 +1,11 @@
 import { TranslationBundle } from '@jupyterlab/translation';
-import React, { useEffect, useLayoutEffect, useReducer, useRef, useState } from 'react';
+import React, {
+  useEffect,
+  useLayoutEffect,
+  useReducer,
+  useRef,
+  useState
+} from 'react';
 
 import { ErrorMessage } from '../components';
 import { LogStream, LogStreamState } from './logStream';
@@ -42,7 +48,8 @@ export function LogViewer(props: {
     if (!node) {
       return;
     }
-    const atEnd = node.scrollHeight - node.scrollTop - node.clientHeight <= AT_END_PX;
+    const atEnd =
+      node.scrollHeight - node.scrollTop - node.clientHeight <= AT_END_PX;
     if (atEnd !== follow) {
       setFollow(atEnd);
     }
@@ -52,7 +59,9 @@ export function LogViewer(props: {
   return (
     <div className="azml-LogViewer" data-state={stream.state}>
       <div className="azml-LogViewer-toolbar">
-        <span className="azml-LogViewer-state">{stateText(stream.state, stream.status, trans)}</span>
+        <span className="azml-LogViewer-state">
+          {stateText(stream.state, stream.status, trans)}
+        </span>
         <label className="azml-LogViewer-follow">
           <input
             type="checkbox"
@@ -81,7 +90,9 @@ export function LogViewer(props: {
         ))}
         {empty && stream.state !== 'failed' && (
           <span className="azml-Muted">
-            {stream.state === 'ended' ? trans.__('(the log is empty)') : trans.__('Waiting for output…')}
+            {stream.state === 'ended'
+              ? trans.__('(the log is empty)')
+              : trans.__('Waiting for output…')}
           </span>
         )}
       </pre>
@@ -102,7 +113,9 @@ function stateText(
     case 'reconnecting':
       return trans.__('Reconnecting…');
     case 'ended':
-      return status ? trans.__('End of log (%1)', status) : trans.__('End of log');
+      return status
+        ? trans.__('End of log (%1)', status)
+        : trans.__('End of log');
     default:
       return trans.__('Log unavailable');
   }

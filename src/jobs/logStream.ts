@@ -42,11 +42,7 @@ export interface ILogChunk {
 }
 
 export type LogStreamState =
-  | 'connecting'
-  | 'streaming'
-  | 'reconnecting'
-  | 'ended'
-  | 'failed';
+  'connecting' | 'streaming' | 'reconnecting' | 'ended' | 'failed';
 
 export interface ILogStreamOptions {
   name: string;
@@ -65,8 +61,7 @@ export class LogStream {
   constructor(options: ILogStreamOptions) {
     this.name = options.name;
     this._settings = options.serverSettings ?? ServerConnection.makeSettings();
-    this._factory =
-      options.factory ?? ((url: string) => new EventSource(url));
+    this._factory = options.factory ?? ((url: string) => new EventSource(url));
     this._probe = options.probe ?? (url => probeError(url, this._settings));
     this._maxChars = options.maxChars ?? 2_000_000;
   }
@@ -222,7 +217,10 @@ export class LogStream {
     this._ended.emit(status);
   }
 
-  private async _onError(source: IEventSourceLike, event: Event): Promise<void> {
+  private async _onError(
+    source: IEventSourceLike,
+    event: Event
+  ): Promise<void> {
     const data = (event as MessageEvent).data;
     if (typeof data === 'string' && data) {
       // The server's in-band `error` event: reading the log failed mid-stream.

@@ -30,10 +30,14 @@ export function WorkspaceHeader(props: {
       }
     >
       {workspace.loading && !workspace.value && (
-        <p className="azml-Muted azml-Workspace-loading">{trans.__('Loading…')}</p>
+        <p className="azml-Muted azml-Workspace-loading">
+          {trans.__('Loading…')}
+        </p>
       )}
       <ErrorMessage message={workspace.error} />
-      {workspace.value && <WorkspaceFacts info={workspace.value} trans={trans} />}
+      {workspace.value && (
+        <WorkspaceFacts info={workspace.value} trans={trans} />
+      )}
     </Section>
   );
 }
