@@ -123,6 +123,7 @@ class AzureBackend:
         self.credential_kind = credential_kind
         self.config_source = config_source
         self._credential = credential
+        self._owns_credential = credential is None  # built here from credential_kind: closed by close()
         self.client_kwargs = {**DEFAULT_CLIENT_KWARGS, **(client_kwargs or {})}
         self._blob_service_factory = blob_service_factory
         self.uploader_options = dict(uploader_options or {})
@@ -820,9 +821,15 @@ class AzureBackend:
         with self._lock:
             services, self._blob_services = list(self._blob_services.values()), {}
             client, self._client = self._client, None
+            built_credential = self._credential if self._owns_credential else None
         for service in services:
             try:
                 service.close()
+            except Exception:
+                pass
+        if built_credential is not None:
+            try:
+                built_credential.close()
             except Exception:
                 pass
         if client is not None:
