@@ -19,6 +19,7 @@ from ..errors import Conflict, InvalidRequest, NotFound, UnknownReference
 from ..models import ComputeInfo, DataAsset, JobPage, JobRecord, JobStatus, iso_from_epoch
 from ..spec import bindings
 from ..spec.names import check_name, generate_job_name
+from ..spec.secrets import check_no_secrets
 from . import daemon
 from .assets import DataAssets
 from .datastore import DEFAULT_DATASTORE, CopyProgress, LocalDatastores, datastore_uri
@@ -201,6 +202,9 @@ class LocalWorkspace:
 
     def _validate_references(self, spec: dict[str, Any]) -> None:
         parts = [spec] + list(spec.get("jobs", {}).values())
+        for step, part in [(None, spec)] + list(spec.get("jobs", {}).items()):
+            where = f"step {step} of the pipeline" if step else "the job"
+            check_no_secrets(part.get("environment_variables"), where=where)
         for part in parts:
             if part.get("compute"):
                 self._resolve_compute(part["compute"], [])

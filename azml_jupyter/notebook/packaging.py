@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ..errors import InvalidRequest
+from ..spec import secrets
 from . import analysis, azml_runtime
 from .analysis import CellAnalysisError, Definition, TranslatedCell
 
@@ -47,17 +48,12 @@ DEFAULT_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
 SCHEMA = "https://azuremlschemas.azureedge.net/latest/commandJob.schema.json"
 VALUES_WARN_BYTES = 100 << 20
 # Parts of an environment variable's name that say it holds a credential.
-SECRET_WORDS = ("SECRET", "PASSWORD", "PASSWD", "PWD", "TOKEN", "KEY", "APIKEY", "CREDENTIAL", "CREDENTIALS", "SAS")
 SECRET_PHRASES = ("CONNECTION_STRING", "CONNECTIONSTRING", "CONN_STR")
 INPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class UnserialisableVariable(InvalidRequest):
     code = "unserialisable_variable"
-
-
-class SecretInJob(InvalidRequest):
-    code = "secret_in_job"
 
 
 @dataclasses.dataclass
@@ -102,24 +98,9 @@ class JobFolder:
 
 
 # ---- checks ----------------------------------------------------------------------------------------
-def looks_like_secret(name: str) -> bool:
-    upper = name.upper()
-    if any(phrase in upper for phrase in SECRET_PHRASES):
-        return True
-    return any(part in SECRET_WORDS for part in re.split(r"[^A-Z0-9]+", upper))
-
-
 def check_no_secrets(environment_variables: Mapping[str, Any] | None) -> None:
-    """Refuse credentials in a job's environment variables: they are stored with the job and shown in
-    the studio. Use a managed identity or a Key Vault reference in the job instead."""
-    for name in environment_variables or {}:
-        if looks_like_secret(str(name)):
-            raise SecretInJob(
-                f"Environment variable {name!r} looks like a credential; a job's environment variables are "
-                "stored with the job and shown in the studio. Give the job an identity (managed identity, "
-                "or OIDC in CI) or read the secret from Key Vault inside the job.",
-                details={"variable": name},
-            )
+    """The product's one rule for credentials in a job's environment (``spec/secrets.py``)."""
+    secrets.check_no_secrets(environment_variables, where="the job")
 
 
 # ---- the builder -----------------------------------------------------------------------------------
@@ -185,7 +166,7 @@ def build_cell_job(
             "(--input name=azureml:asset:version)."
         )
     for name in values:
-        if looks_like_secret(name):
+        if secrets.looks_like_secret(name):
             notes.append(f"Variable {name!r} looks like a credential and is shipped inside the job's code folder.")
 
     cell_files = []  # one file per cell, named after it, lines numbered as in the cell

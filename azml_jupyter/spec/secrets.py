@@ -12,8 +12,9 @@ engine refuses exactly what Azure ML would be given.
 The rule looks at variable *names* only (never values, which are never echoed either):
 
 * ``SECRET``, ``PASSWORD``, ``PASSWD``, ``CONNECTION_STRING`` / ``CONNECTIONSTRING`` anywhere in the name;
-* ``TOKEN`` or ``KEY`` as a word of the name (words are split at ``_``, ``-`` and ``.``), also at the end of
-  a word (``APIKEY``, ``HFTOKEN``) or in the plural (``KEYS``, ``TOKENS``).
+* ``TOKEN`` ending a word of the name (words are split at ``_``, ``-`` and ``.``: ``HF_TOKEN``, ``HFTOKEN``,
+  ``TOKENS``); ``KEY``/``KEYS`` as a whole word, or a credential compound such as ``APIKEY`` or
+  ``ACCOUNTKEY`` (a bare "ends in KEY" rule would refuse ``MONKEY_BUSINESS``).
 
 So ``AZURE_CLIENT_SECRET``, ``DB_PASSWORD``, ``HF_TOKEN``, ``OPENAI_API_KEY``, ``STORAGE_ACCOUNT_KEY`` and
 ``AZURE_STORAGE_CONNECTION_STRING`` are refused, while ``TOKENIZERS_PARALLELISM`` (Hugging Face) and
@@ -29,7 +30,11 @@ from typing import Any
 from ..errors import InvalidRequest
 
 _ANYWHERE = ("SECRET", "PASSWORD", "PASSWD", "CONNECTION_STRING", "CONNECTIONSTRING")
-_WORD_ENDINGS = ("TOKEN", "TOKENS", "KEY", "KEYS")
+_WORD_ENDINGS = ("TOKEN", "TOKENS")
+# "KEY" closes many innocent words (MONKEY, HOCKEY, WHISKEY): only KEY(S) itself or a credential compound
+_KEY_WORDS = ("KEY", "KEYS")
+_KEY_COMPOUNDS = ("APIKEY", "ACCESSKEY", "ACCOUNTKEY", "SECRETKEY", "PRIVATEKEY", "MASTERKEY", "SHAREDKEY",
+                  "SUBSCRIPTIONKEY", "SIGNINGKEY", "ENCRYPTIONKEY")
 _WORD_SPLIT = re.compile(r"[_.\-]+")
 
 ADVICE = (
@@ -45,7 +50,8 @@ def looks_like_secret(name: str) -> bool:
     upper = str(name).upper()
     if any(word in upper for word in _ANYWHERE):
         return True
-    return any(word.endswith(_WORD_ENDINGS) for word in _WORD_SPLIT.split(upper) if word)
+    words = [word for word in _WORD_SPLIT.split(upper) if word]
+    return any(word.endswith(_WORD_ENDINGS) or word in _KEY_WORDS or word.endswith(_KEY_COMPOUNDS) for word in words)
 
 
 def check_no_secrets(environment_variables: Mapping[str, Any] | None, *, where: str) -> None:

@@ -320,6 +320,7 @@ def test_credential_like_names(name):
         "PYTHONHASHSEED",
         "MLFLOW_TRACKING_URI",
         "KEYFRAMES",
+        "MONKEY_BUSINESS",
         "EPOCHS",
         "AZUREML_RUN_ID",
         "CUDA_VISIBLE_DEVICES",

@@ -462,10 +462,6 @@ def test_same_errors_for_the_same_mistakes(driver):
 
 
 def test_jobs_with_credentials_in_environment_variables_are_refused(driver, request):
-    if driver.kind == "local":
-        request.applymarker(
-            pytest.mark.xfail(strict=True, reason="LocalBackend does not call spec.secrets.check_no_secrets yet")
-        )
     job = TRAIN_JOB + "environment_variables:\n  AZURE_CLIENT_SECRET: hunter2\n"
     with pytest.raises(InvalidRequest) as refused:
         driver.submit(job, "contract-secret")

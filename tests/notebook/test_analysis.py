@@ -13,13 +13,13 @@ import pytest
 
 from azml_jupyter.notebook import azml_runtime
 from azml_jupyter.notebook.analysis import CellAnalysisError, free_names, translate_cell
+from azml_jupyter.errors import InvalidRequest
 from azml_jupyter.notebook.packaging import (
     JobOptions,
-    SecretInJob,
     UnserialisableVariable,
     build_cell_job,
-    looks_like_secret,
 )
+from azml_jupyter.spec.secrets import looks_like_secret
 
 
 def needed(source: str) -> list[str]:
@@ -318,9 +318,9 @@ def test_traceback_points_at_the_cell_and_its_line(tmp_path: Path):
     "name", ["AZURE_CLIENT_SECRET", "DB_PASSWORD", "GITHUB_TOKEN", "API_KEY", "STORAGE_CONNECTION_STRING", "openai_key"]
 )
 def test_credential_like_environment_variables_are_refused(tmp_path: Path, name: str):
-    with pytest.raises(SecretInJob) as caught:
+    with pytest.raises(InvalidRequest) as caught:
         build_cell_job(["x = 1"], [0], {}, JobOptions(environment_variables={name: "v"}), tmp_path / "j")
-    assert repr(name) in caught.value.message
+    assert caught.value.code == "secret_in_environment" and name in caught.value.message
     assert not (tmp_path / "j").exists()
 
 

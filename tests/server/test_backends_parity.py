@@ -191,8 +191,6 @@ async def test_pages_and_errors(api, steer, kind):
 
 
 async def test_credentials_in_environment_variables_are_refused(api, kind, request):
-    if kind == "local":
-        request.applymarker(pytest.mark.xfail(strict=True, reason="LocalBackend does not check secrets yet"))
     yaml = "command: echo hi\nenvironment: azureml:sklearn:1\nenvironment_variables:\n  AZURE_CLIENT_SECRET: hunter2\n"
     reply = await api("POST", "jobs", {"yaml": yaml, "name": "leaky"})
     assert reply.status == 400 and reply.error == "secret_in_environment", reply.body
