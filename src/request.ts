@@ -43,6 +43,13 @@ export interface IRequestOptions {
   /** Sent as JSON when given. */
   body?: unknown;
   signal?: AbortSignal;
+  /**
+   * The fetch cache mode. JupyterLab's default (`no-store`) makes
+   * ServerConnection append a cache-busting `?<timestamp>` to GETs; a route
+   * that refuses unknown query parameters needs `no-cache` instead (still
+   * always asks the server).
+   */
+  cache?: RequestCache;
   /** Server settings; the page's own by default (tests pass their own). */
   serverSettings?: ServerConnection.ISettings;
 }
@@ -153,6 +160,9 @@ export async function requestAPI<T>(
     method: options.method ?? 'GET',
     signal: options.signal
   };
+  if (options.cache) {
+    init.cache = options.cache;
+  }
   if (options.body !== undefined) {
     init.body = JSON.stringify(options.body);
     init.headers = { 'Content-Type': 'application/json' };

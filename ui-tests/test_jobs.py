@@ -96,6 +96,16 @@ def test_submit_yaml_follow_to_completed_with_streamed_log(page: Page, lab_serve
     expect(detail.locator(".azml-JobProperty-exit-code")).to_have_text("0")
     expect(detail.locator('.azml-JobOutputs-list [data-output="default"]')).to_be_visible()
 
+    # "Download to folder…": the outputs land under the root like `az ml job download` lays them out.
+    detail.locator(".azml-JobOutputs-download").click()
+    form = dialog(page)
+    expect(form.locator(".azml-Download-path")).to_be_focused()
+    expect(form.locator(".azml-Download-path")).to_have_value(f"{folder}/azml-outputs/{name}")
+    form.get_by_role("button", name="Download").click()
+    expect(page.locator(".Toastify__toast").filter(has_text=f"of {name} into {folder}/azml-outputs/{name}")).to_be_visible()
+    std_log = lab_server.root_dir / folder / "azml-outputs" / name / "artifacts" / "user_logs" / "std_log.txt"
+    assert marker in std_log.read_text()
+
     # SSE authentication: the EventSource used the page's cookie, no token in its URL.
     assert log_requests, "the log viewer opened no stream"
     assert all("token=" not in url for url in log_requests), log_requests
@@ -172,3 +182,58 @@ def test_a_refused_yaml_shows_the_servers_message(page: Page, lab_server) -> Non
     expect(dialog(page).locator(".jp-Dialog-body")).to_contain_text(message.splitlines()[0])
     dialog(page).get_by_role("button").last.click()
     expect(page.locator(SIDEBAR).locator(".azml-JobRow.azml-mod-new")).to_have_count(0)
+
+
+def submit_yaml_text(lab_server, display_name: str, command: str) -> str:
+    """POST /azml/jobs {"yaml"} (the REST API, not the page): set-up for tests about what the panel shows."""
+    record = lab_server.request_json(
+        "POST", "azml/jobs", {"yaml": JOB_YAML.format(command=command, display_name=display_name)}
+    )
+    return record["name"]
+
+
+def test_panel_shows_each_status_in_the_servers_colour(page: Page, lab_server, screenshot) -> None:
+    suffix = uuid.uuid4().hex[:4]
+    done = submit_yaml_text(lab_server, f"prepare-data-{suffix}", "echo prepared")
+    failed = submit_yaml_text(lab_server, f"train-bad-lr-{suffix}", "echo diverged >&2 && exit 3")
+    running = submit_yaml_text(lab_server, f"train-long-{suffix}", "echo epoch 1 && sleep 600")
+    try:
+        panel = open_sidebar(page, lab_server)
+        expect(job_row(page, done)).to_have_attribute("data-status", "Completed", timeout=JOB_TIMEOUT_MS)
+        expect(job_row(page, failed)).to_have_attribute("data-status", "Failed", timeout=JOB_TIMEOUT_MS)
+        expect(job_row(page, running)).to_have_attribute("data-status", "Running", timeout=JOB_TIMEOUT_MS)
+
+        # Each badge carries the colour the server gave for its status: one source, no copy here.
+        colours = {s["name"]: s["color"] for s in lab_server.get_json("azml/statuses")["statuses"]}
+        for name, status in ((done, "Completed"), (failed, "Failed"), (running, "Running")):
+            badge = job_row(page, name).locator(".azml-StatusBadge")
+            expect(badge).to_have_text(status)
+            shown = badge.evaluate("node => node.style.getPropertyValue('--azml-status-color')")
+            assert shown == colours[status], (status, shown)
+        # ...and the theme resolves them to different colours.
+        resolved = {
+            status: job_row(page, name)
+            .locator(".azml-StatusBadge")
+            .evaluate("node => getComputedStyle(node).borderTopColor")
+            for name, status in ((done, "Completed"), (failed, "Failed"), (running, "Running"))
+        }
+        assert len(set(resolved.values())) == 3, resolved
+        expect(panel.locator(".azml-Error")).to_have_count(0)
+        screenshot("azml-panel")
+
+        # The same panel in JupyterLab's dark theme (its CSS variables, nothing of ours changes).
+        page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+        page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
+        page.locator(".lm-Menu-itemLabel").get_by_text("JupyterLab Dark", exact=True).click()
+        expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "false")
+        expect(page.locator("#jupyterlab-splash")).to_have_count(0)  # the theme switch's splash is gone
+        expect(job_row(page, running).locator(".azml-StatusBadge")).to_be_visible()
+        screenshot("azml-panel-dark")
+        page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+        page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
+        page.locator(".lm-Menu-itemLabel").get_by_text("JupyterLab Light", exact=True).click()
+        expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "true")
+        expect(page.locator("#jupyterlab-splash")).to_have_count(0)
+    finally:
+        if lab_server.get_json(f"azml/jobs/{running}")["status"] not in ("Canceled", "Completed", "Failed"):
+            lab_server.request_json("POST", f"azml/jobs/{running}/cancel", {})

@@ -1,8 +1,12 @@
 """The Azure ML sidebar in a real JupyterLab, in Chromium: the workspace and its computes."""
 
+import json
 import re
+import urllib.error
 
-from lab_ui import SIDEBAR, open_sidebar
+import pytest
+
+from lab_ui import SIDEBAR, dialog, open_sidebar
 from playwright.sync_api import Page, expect
 
 
@@ -56,3 +60,49 @@ def test_status_filter_lists_the_servers_statuses(page: Page, lab_server) -> Non
     options = panel.locator(".azml-JobList-filter option")
     expect(options).to_have_count(len(names) + 2)  # All, Active, then each status
     assert options.all_inner_texts()[2:] == names
+
+
+def test_resize_the_local_cluster_with_size_advice(page: Page, lab_server) -> None:
+    before = {c["name"]: c for c in lab_server.get_json("azml/computes")["computes"]}["local"]
+    panel = open_sidebar(page, lab_server)
+    row = panel.locator('.azml-ComputeRow[data-compute="local"]')
+    try:
+        row.locator(".azml-IconButton").click()
+        form = dialog(page)
+        expect(form.locator(".jp-Dialog-header")).to_contain_text("Resize cluster local")
+        expect(form.locator(".azml-Compute-size")).to_be_focused()
+        # "Size for me…": the server's sizing advice picks a size (the local engine has one: local).
+        form.locator(".azml-SizeForMe summary").click()
+        form.locator(".azml-Compute-sizingMemory").fill("1")
+        form.locator(".azml-Compute-sizeForMe").click()
+        expect(form.locator(".azml-Compute-advice")).to_contain_text("local")
+        expect(form.locator(".azml-Compute-size")).to_have_value("local")
+
+        new_max = before["max_nodes"] + 1
+        form.locator(".azml-Compute-max").fill(str(new_max))
+        with page.expect_request(lambda r: r.method == "PUT" and "/azml/computes/local" in r.url) as sent:
+            form.get_by_role("button", name="Apply").click()
+        assert sent.value.post_data_json == {"max_nodes": new_max}  # only what changed
+        expect(row.locator(".azml-ComputeRow-nodes")).to_have_text(re.compile(rf"^\d+ / {new_max}$"))
+        assert {c["name"]: c for c in lab_server.get_json("azml/computes")["computes"]}["local"]["max_nodes"] == new_max
+    finally:
+        lab_server.request_json("PUT", "azml/computes/local", {"max_nodes": before["max_nodes"]})
+
+
+def test_a_refused_cluster_shows_the_servers_message(page: Page, lab_server) -> None:
+    name = "a-name-far-too-long-for-azure-ml"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        lab_server.request_json("PUT", f"azml/computes/{name}", {"size": "local", "max_nodes": 1})
+    message = json.loads(refused.value.read())["message"]
+
+    panel = open_sidebar(page, lab_server)
+    panel.locator('.azml-Computes .azml-Section-actions .azml-IconButton[title="New cluster…"]').click()
+    form = dialog(page)
+    expect(form.locator(".azml-Compute-name")).to_be_focused()
+    form.locator(".azml-Compute-name").fill(name)
+    form.get_by_role("button", name="Create").click()
+    error = dialog(page)
+    expect(error.locator(".jp-Dialog-header")).to_contain_text(f"Could not update compute {name}")
+    expect(error.locator(".jp-Dialog-body")).to_contain_text(message)
+    error.get_by_role("button").last.click()
+    expect(panel.locator(f'.azml-ComputeRow[data-compute="{name}"]')).to_have_count(0)

@@ -1,7 +1,9 @@
 import { IComputeInfo } from '../computes/api';
 import {
+  adviceFrom,
   computeRequest,
   IComputeForm,
+  recommendQuery,
   validateCompute
 } from '../computes/ComputeDialog';
 import { submitChoices, validateSubmit } from '../commands/SubmitDialog';
@@ -154,7 +156,11 @@ describe('compute form', () => {
     minNodes: '0',
     maxNodes: '4',
     idleSeconds: '120',
-    tier: 'dedicated'
+    tier: 'dedicated',
+    sizingData: '',
+    sizingMemoryGb: '',
+    sizingGpus: '',
+    advice: ''
   };
 
   it('sends only what a resize changes', () => {
@@ -173,6 +179,82 @@ describe('compute form', () => {
     });
   });
 
+  it('"Size for me" asks the sizing advice with the form\'s needs and picks its best size', () => {
+    expect(
+      recommendQuery(
+        {
+          ...form,
+          sizingData: 'data/trips',
+          sizingMemoryGb: '16',
+          maxNodes: '3'
+        },
+        existing
+      )
+    ).toEqual({
+      data: 'data/trips',
+      memory_gb: 16,
+      max_nodes: 3,
+      tier: 'dedicated',
+      name: 'cpu'
+    });
+    expect(
+      recommendQuery(
+        { ...form, sizingData: 'azureml:trips:2', sizingGpus: '1' },
+        null
+      )
+    ).toEqual({
+      asset: 'azureml:trips:2',
+      gpus: 1,
+      max_nodes: 4,
+      tier: 'dedicated'
+    });
+    const size = {
+      name: 'Standard_E4s_v3',
+      vcpus: 4,
+      memory_gb: 32,
+      gpus: 0,
+      family: 'E',
+      low_priority_capable: true
+    };
+    const best = {
+      rank: 1,
+      size,
+      nodes: 3,
+      tier: 'dedicated',
+      memory_gb: 32,
+      needed_memory_gb: 20,
+      price_per_hour: 0.252,
+      price_at_max_nodes: 0.756,
+      fits_quota: true,
+      reasons: ['32 GB >= 20 GB needed', 'cheapest that fits']
+    };
+    const result = {
+      needed_memory_gb: 20,
+      memory_basis: 'data',
+      recommendations: [best],
+      over_quota: [],
+      impossible: [],
+      notes: []
+    };
+    expect(adviceFrom(result)).toEqual({
+      size: 'Standard_E4s_v3',
+      text: 'Standard_E4s_v3: 32 GB >= 20 GB needed; cheapest that fits · $0.25/h per node'
+    });
+    expect(
+      adviceFrom({ ...result, recommendations: [], over_quota: [best] }).size
+    ).toBeNull();
+    expect(
+      adviceFrom({
+        ...result,
+        recommendations: [],
+        impossible: ['No size has 4 GPUs.']
+      })
+    ).toEqual({
+      size: null,
+      text: 'No size has 4 GPUs.'
+    });
+  });
+
   it('refuses impossible node counts and names', () => {
     expect(validateCompute({ ...form, minNodes: '5' }, false)).toContain(
       'minimum'
@@ -183,7 +265,7 @@ describe('compute form', () => {
     expect(validateCompute({ ...form, maxNodes: 'two' }, false)).toContain(
       'whole numbers'
     );
-    expect(validateCompute({ ...form, name: '1cpu' }, true)).toContain(
+    expect(validateCompute({ ...form, name: ' ' }, true)).toContain(
       'cluster name'
     );
     expect(validateCompute(form, true)).toBeNull();

@@ -198,3 +198,16 @@ describe('apiURL and probeError', () => {
     ).toBeNull();
   });
 });
+
+describe('requestAPI cache mode', () => {
+  it("adds JupyterLab's cache buster by default, not with cache: no-cache", async () => {
+    const { settings, calls } = settingsAnswering(() => json(200, {}));
+    await requestAPI('computes/recommend?gpus=1', { serverSettings: settings });
+    await requestAPI('computes/recommend?gpus=1', {
+      serverSettings: settings,
+      cache: 'no-cache'
+    });
+    expect(new URL(calls[0]).search).toMatch(/^\?gpus=1&\d+$/);
+    expect(new URL(calls[1]).search).toBe('?gpus=1');
+  });
+});

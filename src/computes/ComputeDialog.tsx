@@ -2,12 +2,21 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 
 import { Field, showFormDialog } from '../dialogs';
-import { IComputeInfo, IComputeRequest, IVmSize } from './api';
+import { errorMessage } from '../request';
+import {
+  IComputeInfo,
+  IComputeRequest,
+  IRecommendQuery,
+  ISizingResult,
+  IVmSize,
+  recommendSize
+} from './api';
 
 /**
- * Create or resize a cluster. (Choosing a size from the data and the
- * kernel's memory — "Size for me…" — is the sizing widget's issue; the
- * server has no recommend route yet, so it is not here.)
+ * Create or resize a cluster. "Size for me…" asks the server's sizing
+ * advice (`GET /azml/computes/recommend`, the ClusterSizer widget's ranking)
+ * for the data the jobs read and the memory and GPUs they need, and picks
+ * its best size; the full ranking, prices and quota live in the widget.
  */
 export interface IComputeForm {
   name: string;
@@ -16,9 +25,65 @@ export interface IComputeForm {
   maxNodes: string;
   idleSeconds: string;
   tier: 'dedicated' | 'low_priority';
+  /** "Size for me": a path under the root or `azureml:name[:version]`. */
+  sizingData: string;
+  sizingMemoryGb: string;
+  sizingGpus: string;
+  /** The advice shown under the button (or why there is none). */
+  advice: string;
 }
 
-const COMPUTE_NAME = /^[A-Za-z][A-Za-z0-9-]{1,31}$/;
+/** The recommend query for the form ("Size for me…"). */
+export function recommendQuery(
+  form: IComputeForm,
+  existing: IComputeInfo | null
+): IRecommendQuery {
+  const data = form.sizingData.trim();
+  const query: IRecommendQuery = { tier: form.tier };
+  if (data.startsWith('azureml:')) {
+    query.asset = data;
+  } else if (data) {
+    query.data = data;
+  }
+  if (form.sizingMemoryGb.trim()) {
+    query.memory_gb = Number(form.sizingMemoryGb);
+  }
+  if (form.sizingGpus.trim()) {
+    query.gpus = Number(form.sizingGpus);
+  }
+  if (/^\d+$/.test(form.maxNodes.trim()) && Number(form.maxNodes) > 0) {
+    query.max_nodes = Number(form.maxNodes);
+  }
+  if (existing) {
+    query.name = existing.name;
+  }
+  return query;
+}
+
+/** The size to pick and the line to show, from the server's ranking. */
+export function adviceFrom(result: ISizingResult): {
+  size: string | null;
+  text: string;
+} {
+  const best = result.recommendations[0];
+  if (best) {
+    const price =
+      best.price_per_hour !== null
+        ? ` · $${best.price_per_hour.toFixed(2)}/h per node`
+        : '';
+    return {
+      size: best.size.name,
+      text: `${best.size.name}: ${best.reasons.join('; ')}${price}`
+    };
+  }
+  if (result.over_quota.length > 0) {
+    return {
+      size: null,
+      text: `Over quota: ${result.over_quota[0].size.name} would fit (${result.over_quota[0].reasons.join('; ')}).`
+    };
+  }
+  return { size: null, text: result.impossible.join(' ') || 'No size fits.' };
+}
 
 function wholeNumber(text: string): number | null {
   return /^\d+$/.test(text.trim()) ? Number(text.trim()) : null;
@@ -28,8 +93,9 @@ export function validateCompute(
   form: IComputeForm,
   creating: boolean
 ): string | null {
-  if (creating && !COMPUTE_NAME.test(form.name.trim())) {
-    return 'The cluster name must be 2 to 32 letters, digits or "-", starting with a letter.';
+  // The naming rules are the server's (it answers with the exact rule).
+  if (creating && !form.name.trim()) {
+    return 'Give the cluster a name.';
   }
   if (creating && !form.size) {
     return 'Choose a VM size.';
@@ -114,7 +180,11 @@ export async function showComputeDialog(
           : creating
             ? '120'
             : '',
-      tier: existing?.tier === 'low_priority' ? 'low_priority' : 'dedicated'
+      tier: existing?.tier === 'low_priority' ? 'low_priority' : 'dedicated',
+      sizingData: '',
+      sizingMemoryGb: '',
+      sizingGpus: '',
+      advice: ''
     },
     okLabel: creating ? trans.__('Create') : trans.__('Apply'),
     validate: value => validateCompute(value, creating),
@@ -145,6 +215,64 @@ export async function showComputeDialog(
             ))}
           </select>
         </Field>
+        <details className="azml-SizeForMe">
+          <summary>{trans.__('Size for me…')}</summary>
+          <div className="azml-Field-row">
+            <Field
+              label={trans.__('Data the jobs read')}
+              hint={trans.__('A path under the root, or azureml:name:version')}
+            >
+              <input
+                className="jp-mod-styled azml-Compute-sizingData"
+                value={value.sizingData}
+                onChange={e => set({ sizingData: e.target.value })}
+              />
+            </Field>
+            <Field label={trans.__('Memory GB per node')}>
+              <input
+                className="jp-mod-styled azml-Compute-sizingMemory"
+                type="number"
+                min={0}
+                value={value.sizingMemoryGb}
+                onChange={e => set({ sizingMemoryGb: e.target.value })}
+              />
+            </Field>
+            <Field label={trans.__('GPUs')}>
+              <input
+                className="jp-mod-styled azml-Compute-sizingGpus"
+                type="number"
+                min={0}
+                value={value.sizingGpus}
+                onChange={e => set({ sizingGpus: e.target.value })}
+              />
+            </Field>
+          </div>
+          <button
+            type="button"
+            className="jp-Button jp-mod-styled azml-Compute-sizeForMe"
+            onClick={() => {
+              set({ advice: trans.__('Asking the sizing advice…') });
+              recommendSize(recommendQuery(value, existing)).then(
+                result => {
+                  const advice = adviceFrom(result);
+                  set(
+                    advice.size
+                      ? { size: advice.size, advice: advice.text }
+                      : { advice: advice.text }
+                  );
+                },
+                error => set({ advice: errorMessage(error) })
+              );
+            }}
+          >
+            {trans.__('Recommend a size')}
+          </button>
+          {value.advice && (
+            <p className="azml-Field-hint azml-Compute-advice">
+              {value.advice}
+            </p>
+          )}
+        </details>
         <div className="azml-Field-row">
           <Field label={trans.__('Min nodes')}>
             <input

@@ -56,3 +56,55 @@ export function updateCompute(
     body: request
   });
 }
+
+/** What `GET /azml/computes/recommend` is asked (docs/cluster-sizing.md). */
+export interface IRecommendQuery {
+  /** A file or folder under the Jupyter root the jobs read. */
+  data?: string;
+  /** Or a data asset: `name`, `name:version`, `azureml:name@latest`. */
+  asset?: string;
+  memory_gb?: number;
+  gpus?: number;
+  max_nodes?: number;
+  tier?: string;
+  idle_seconds?: number;
+  /** The cluster being resized (its own quota claim is given back). */
+  name?: string;
+}
+
+/** The part of a ranked size the panel shows (`sizing/recommend.py`, `Recommendation`). */
+export interface IRecommendation {
+  rank: number;
+  size: IVmSize;
+  nodes: number;
+  tier: string;
+  memory_gb: number;
+  needed_memory_gb: number;
+  price_per_hour: number | null;
+  price_at_max_nodes: number | null;
+  fits_quota: boolean | null;
+  reasons: string[];
+}
+
+/** `SizingResult`: qualifying sizes best first, those over quota, and why none qualifies. */
+export interface ISizingResult {
+  needed_memory_gb: number;
+  memory_basis: string;
+  recommendations: IRecommendation[];
+  over_quota: IRecommendation[];
+  impossible: string[];
+  notes: string[];
+}
+
+export function recommendSize(query: IRecommendQuery): Promise<ISizingResult> {
+  const params = Object.entries(query)
+    .filter(([, value]) => value !== undefined && value !== '')
+    .map(([key, value]) => `${key}=${encodeURIComponent(String(value))}`)
+    .join('&');
+  // `no-cache`: the route refuses unknown query parameters, JupyterLab's
+  // cache-busting `&<timestamp>` included (reported to the server's owner).
+  return requestAPI<ISizingResult>(
+    params ? `computes/recommend?${params}` : 'computes/recommend',
+    { cache: 'no-cache' }
+  );
+}
