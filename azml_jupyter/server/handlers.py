@@ -44,6 +44,7 @@ AUTH_RESOURCE = "azml"
 # Server-Sent Events: how often a running job's log is read, and how often an idle stream says it lives
 LOG_POLL_SECONDS = 0.1
 KEEPALIVE_SECONDS = 15.0
+CATCH_UP_BYTES = 256 << 10  # a chunk this big means more is waiting: no pause before the next read
 
 
 class AzmlHandler(APIHandler):
@@ -430,8 +431,10 @@ class LogsHandler(AzmlHandler):
                     last_write = time.monotonic()
                 if chunk.complete:
                     break
-                # a backend whose reads are slow (a remote service) is asked no more often than it answers
-                await asyncio.sleep(max(LOG_POLL_SECONDS, read_seconds))
+                # Catching up on a long log: read on at once. Following a running job: wait, and ask a
+                # backend whose reads are slow (a remote service) no more often than it answers.
+                if chunk.next_offset - chunk.offset < CATCH_UP_BYTES:
+                    await asyncio.sleep(max(LOG_POLL_SECONDS, read_seconds))
                 if self._closed:
                     break
                 started = time.monotonic()

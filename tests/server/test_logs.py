@@ -234,3 +234,20 @@ async def test_the_stream_stops_when_the_client_disconnects_and_sends_keepalives
         assert time.monotonic() < deadline, "the server kept polling the log of a stream nobody reads"
     assert (await api("GET", "jobs/quiet")).json["status"] == "Running"
     gate.write_text("go")
+
+
+async def test_a_long_log_streams_whole_and_in_order(api, root, sse, wait_job, azml_home):
+    """More than one backend read (1 MiB each) of log: caught up in order, no gaps."""
+    (root / "long").mkdir()
+    (root / "long" / "w.py").write_text(
+        "import sys\nfor i in range(60000):\n    sys.stdout.write(f'line {i:06d} ' + 'y' * 40 + '\\n')\n"
+    )
+    reply = await api("POST", "jobs", {"yaml": f"command: python w.py\nenvironment: {ENV}\ncode: ./long\n",
+                                       "name": "long"})
+    assert reply.status == 201
+    await wait_job("long")
+    stream = await sse("long").run()
+    log = full_log(azml_home, "long")
+    assert len(log.encode()) > 3 << 20
+    assert stream.text() == log
+    assert len([e for e in stream.events if e["event"] == "log"]) >= 3
