@@ -266,7 +266,7 @@ describe('compute form', () => {
       'whole numbers'
     );
     expect(validateCompute({ ...form, name: ' ' }, true)).toContain(
-      'cluster name'
+      'Give the cluster a name'
     );
     expect(validateCompute(form, true)).toBeNull();
   });
