@@ -43,6 +43,20 @@ export function LogViewer(props: {
     }
   });
 
+  // The box also shrinks when the properties above it grow (steps, outputs):
+  // stay at the end then too.
+  useEffect(() => {
+    const node = pre.current;
+    if (!follow || !node || typeof ResizeObserver === 'undefined') {
+      return;
+    }
+    const observer = new ResizeObserver(() => {
+      node.scrollTop = node.scrollHeight;
+    });
+    observer.observe(node);
+    return () => observer.disconnect();
+  }, [follow]);
+
   const onScroll = () => {
     const node = pre.current;
     if (!node) {
