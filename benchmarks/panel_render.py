@@ -19,9 +19,9 @@ What it does (results in docs/front-end.md):
    - ``render``: the response's ``responseEnd`` (Resource Timing) -> painted: JSON parsing, the
      model update, React's render and commit, layout and paint — the panel's own cost.
    Then it switches back to 50 rows and waits for them, and repeats. Medians are reported.
-4. Reports the built labextension's size: every file under ``azml_jupyter/labextension/static``
-   (raw and gzip -9), and whether it is a production build (no source maps). Run ``jlpm build:prod``
-   first for the production figure.
+4. Reports the built labextension's size: the .js files under ``azml_jupyter/labextension/static``
+   (what the browser loads; the CSS is one of them), raw and gzip -9, and whether it is a production
+   build (no source maps). Run ``jlpm build:prod`` first for the production figure.
 
 The goal stated in issue 4 is < 300 ms for 500 jobs.
 """
@@ -209,14 +209,15 @@ def measure(base: str, token: str, jobs: int, repeat: int) -> list[dict]:
 
 
 def bundle_size() -> dict:
+    """What the browser loads from the labextension: its .js files (the CSS is inside one of them)."""
     static = REPO / "azml_jupyter" / "labextension" / "static"
     files = [p for p in static.rglob("*") if p.is_file()]
     if not files:
         return {"error": f"no build in {static}: run jlpm build:prod"}
-    code = [p for p in files if not p.name.endswith(".map")]
+    code = sorted(p for p in files if p.suffix == ".js")
     return {
         "production": not any(p.name.endswith(".map") for p in files),
-        "files": len(code),
+        "files": {p.name: p.stat().st_size for p in code},
         "bytes": sum(p.stat().st_size for p in code),
         "gzip_bytes": sum(len(gzip.compress(p.read_bytes(), 9)) for p in code),
         "source_map_bytes": sum(p.stat().st_size for p in files if p.name.endswith(".map")),

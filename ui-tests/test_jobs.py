@@ -20,6 +20,7 @@ from lab_ui import (
     go_to_folder,
     job_row,
     open_sidebar,
+    show_file_browser,
     show_sidebar,
 )
 from playwright.sync_api import Page, expect
@@ -117,12 +118,14 @@ def test_submit_yaml_follow_to_completed_with_streamed_log(page: Page, lab_serve
     screenshot("azml-job-logs")
 
 
-def test_notification_action_opens_the_logs(page: Page, lab_server) -> None:
+def test_a_job_ending_while_the_panel_is_hidden_is_notified(page: Page, lab_server) -> None:
     folder = "yaml-jobs"
     file_name = write_job(lab_server, folder, "notify-ui", "echo notified-line && sleep 2")
     open_sidebar(page, lab_server)
     name = submit_from_file_browser(page, folder, file_name)
-    # Do not open it: the panel watches it and announces its end.
+    # Hide the panel and do not open the job: the page keeps watching it (slower) and announces its end.
+    show_file_browser(page)
+    expect(page.locator(SIDEBAR)).to_be_hidden()
     toast = page.locator(".Toastify__toast").filter(has_text="notify-ui: Completed")
     expect(toast).to_be_visible(timeout=JOB_TIMEOUT_MS)
     toast.locator(".jp-toast-button", has_text="Open logs").click()
