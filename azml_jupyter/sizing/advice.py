@@ -44,7 +44,8 @@ class AdviceQuery:
 def parse_query(params: Mapping[str, Sequence[str]]) -> AdviceQuery:
     """Query parameters (name -> values, as tornado gives them) -> what to rank. Unknown or repeated
     parameters, bad numbers and both ``data`` and ``asset`` at once are refused."""
-    unknown = sorted(k for k in params if k not in PARAMETERS and k not in IGNORED)
+    # JupyterLab's ServerConnection appends a bare cache-busting timestamp ("&1795687467764") to GETs
+    unknown = sorted(k for k in params if k not in PARAMETERS and k not in IGNORED and not k.isdigit())
     if unknown:
         raise InvalidRequest(
             f"Unknown query parameter(s): {', '.join(unknown)}; use {', '.join(PARAMETERS)}.",

@@ -92,6 +92,12 @@ async def test_bad_parameters_are_400_with_the_message(api, params, message):
     assert message in reply.json["message"]
 
 
+async def test_jupyterlabs_cache_busting_timestamp_is_ignored(jp_fetch):
+    # ServerConnection adds a bare "&<milliseconds>" to every GET the panel sends
+    response = await jp_fetch("azml", "computes", "recommend", params=[("max_nodes", "1"), ("1795687467764", "")])
+    assert response.code == 200 and json.loads(response.body)["recommendations"][0]["name"] == "local"
+
+
 async def test_a_repeated_parameter_is_refused(api, jp_fetch):
     response = await jp_fetch("azml", "computes", "recommend", params=[("gpus", "1"), ("gpus", "2")], raise_error=False)
     assert response.code == 400 and "gpus is given 2 times" in json.loads(response.body)["message"]
