@@ -15,8 +15,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .errors import AzmlError
 from .models import JobRecord, JobStatus, Operation, Record
@@ -55,10 +56,10 @@ def _emit(args: argparse.Namespace, value: Any, columns: Sequence[str] | None = 
     rows = plain if isinstance(plain, list) else [plain]
     table = [[_cell(row.get(col)) for col in columns] for row in rows]
     widths = [max([len(col)] + [len(r[i]) for r in table]) for i, col in enumerate(columns)]
-    print("  ".join(col.title().replace("_", " ").ljust(w) for col, w in zip(columns, widths)).rstrip())
+    print("  ".join(col.title().replace("_", " ").ljust(w) for col, w in zip(columns, widths, strict=True)).rstrip())
     print("  ".join("-" * w for w in widths))
     for row in table:
-        print("  ".join(value.ljust(w) for value, w in zip(row, widths)).rstrip())
+        print("  ".join(value.ljust(w) for value, w in zip(row, widths, strict=True)).rstrip())
 
 
 def _plain(value: Any) -> Any:
@@ -191,7 +192,13 @@ def _follow_operation(backend, operation: Operation, *, quiet: bool) -> Operatio
     """Poll an operation to its end with a tqdm progress bar on stderr."""
     from tqdm import tqdm
 
-    bar = None if quiet else tqdm(total=operation.bytes_total or 0, unit="B", unit_scale=True, desc=operation.description, file=sys.stderr)
+    bar = (
+        None
+        if quiet
+        else tqdm(
+            total=operation.bytes_total or 0, unit="B", unit_scale=True, desc=operation.description, file=sys.stderr
+        )
+    )
     try:
         while not operation.state.is_terminal:
             time.sleep(POLL_SECONDS)
@@ -199,7 +206,9 @@ def _follow_operation(backend, operation: Operation, *, quiet: bool) -> Operatio
             if bar is not None:
                 bar.total = operation.bytes_total or bar.total
                 bar.n = operation.bytes_done
-                bar.set_postfix(files=f"{operation.files_done}/{operation.files_total or '?'}", skipped=operation.files_skipped)
+                bar.set_postfix(
+                    files=f"{operation.files_done}/{operation.files_total or '?'}", skipped=operation.files_skipped
+                )
                 bar.refresh()
     except KeyboardInterrupt:
         backend.cancel_operation(operation.id)
@@ -298,13 +307,23 @@ def notebook_export(args: argparse.Namespace) -> int:
     from .notebook.submit import _literal, _pairs
 
     result = export_notebook(
-        args.notebook, args.to, cells=args.cells, compute=args.compute, environment=args.environment,
-        experiment_name=args.experiment, display_name=args.display_name, name=args.name,
-        inputs=_pairs(args.input, "--input"), outputs=[o for item in args.output_name for o in item.split(",") if o],
+        args.notebook,
+        args.to,
+        cells=args.cells,
+        compute=args.compute,
+        environment=args.environment,
+        experiment_name=args.experiment,
+        display_name=args.display_name,
+        name=args.name,
+        inputs=_pairs(args.input, "--input"),
+        outputs=[o for item in args.output_name for o in item.split(",") if o],
         params={k: _literal(v) for k, v in _pairs(args.param, "--param").items()},
         returns=[r for item in args.returns for r in item.split(",") if r],
         parameters={k: _literal(v) for k, v in _pairs(args.parameter, "--parameter").items()},
-        workflow=args.workflow, workflow_dir=args.workflow_dir, kernel_name=args.kernel, force=args.force,
+        workflow=args.workflow,
+        workflow_dir=args.workflow_dir,
+        kernel_name=args.kernel,
+        force=args.force,
     )
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -316,12 +335,18 @@ def notebook_export(args: argparse.Namespace) -> int:
 # ---- argument parser --------------------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--backend", choices=("local", "azure"), help="which workspace to use (default: local, "
-                        "or Azure ML when a workspace is configured)")
+    common.add_argument(
+        "--backend",
+        choices=("local", "azure"),
+        help="which workspace to use (default: local, or Azure ML when a workspace is configured)",
+    )
     common.add_argument("--home", help="local workspace folder (default: $AZML_JUPYTER_HOME or the Jupyter data dir)")
-    common.add_argument("--strict-compute", action="store_true",
-                        help="local engine: refuse jobs whose compute does not exist locally")
-    common.add_argument("-o", "--output", choices=("json", "table"), default="json", help="output format (default json)")
+    common.add_argument(
+        "--strict-compute", action="store_true", help="local engine: refuse jobs whose compute does not exist locally"
+    )
+    common.add_argument(
+        "-o", "--output", choices=("json", "table"), default="json", help="output format (default json)"
+    )
 
     parser = argparse.ArgumentParser(prog="azml-jupyter", description=__doc__.split("\n\n")[0], parents=[common])
     groups = parser.add_subparsers(title="groups", metavar="{job,data,compute,workspace,export}")
@@ -336,13 +361,18 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("-f", "--file", required=True, help="job YAML (command or pipeline)")
     create.add_argument("-n", "--name", help="job name (default: generated)")
     create.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field, e.g. inputs.lr=0.1")
-    create.add_argument("--stream", action="store_true", help="print the log until the job ends; exit 0 only if it Completed")
+    create.add_argument(
+        "--stream", action="store_true", help="print the log until the job ends; exit 0 only if it Completed"
+    )
     lst = command(job, "list", job_list, "list jobs, newest first")
     lst.add_argument("--status", action="append", help="only jobs in this status (repeatable)")
     lst.add_argument("--experiment", help="only jobs of this experiment")
     lst.add_argument("--parent", help="the steps of this pipeline job")
     lst.add_argument("--max-results", type=int, default=50)
-    for name, handler, text in (("show", job_show, "show a job"), ("stream", job_stream, "follow a job's log to its end")):
+    for name, handler, text in (
+        ("show", job_show, "show a job"),
+        ("stream", job_stream, "follow a job's log to its end"),
+    ):
         command(job, name, handler, text).add_argument("-n", "--name", required=True)
     cancel = command(job, "cancel", job_cancel, "cancel a job")
     cancel.add_argument("-n", "--name", required=True)
@@ -385,15 +415,27 @@ def _parser() -> argparse.ArgumentParser:
     workspace = groups.add_parser("workspace", help="the workspace").add_subparsers(title="commands")
     command(workspace, "show", workspace_show, "show the workspace in use")
     configure = command(workspace, "configure", workspace_configure, "write config.json for an Azure ML workspace")
-    configure.add_argument("--from-terraform", required=True, metavar="DIR_OR_JSON",
-                           help="a Terraform folder (runs `terraform output -json`) or a saved output JSON file")
+    configure.add_argument(
+        "--from-terraform",
+        required=True,
+        metavar="DIR_OR_JSON",
+        help="a Terraform folder (runs `terraform output -json`) or a saved output JSON file",
+    )
     configure.add_argument("--output-file", help="where to write config.json (default: ./.azureml/config.json)")
-    export = command(groups, "export", notebook_export, "a notebook (or some of its cells) as a job folder: "
-                     "job.yml, src/, environment/ and optionally a GitHub Actions workflow")
+    export = command(
+        groups,
+        "export",
+        notebook_export,
+        "a notebook (or some of its cells) as a job folder: "
+        "job.yml, src/, environment/ and optionally a GitHub Actions workflow",
+    )
     export.add_argument("notebook", help="the .ipynb file")
     export.add_argument("--to", required=True, metavar="DIR", help="folder to write (must be empty)")
-    export.add_argument("--cells", help="code cells to export as a command job, 1-based: 3-7, 4, 2,5-6 "
-                        "(default: the whole notebook as a papermill job)")
+    export.add_argument(
+        "--cells",
+        help="code cells to export as a command job, 1-based: 3-7, 4, 2,5-6 "
+        "(default: the whole notebook as a papermill job)",
+    )
     export.add_argument("--compute")
     export.add_argument("--environment", help="a registered environment (default: captured conda spec)")
     export.add_argument("--experiment")
@@ -403,8 +445,14 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--output-name", action="append", default=[], metavar="NAME", help="an output folder")
     export.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="(cells) a literal input")
     export.add_argument("--return", dest="returns", action="append", default=[], metavar="VAR1,VAR2")
-    export.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
-                        help="(whole notebook) a papermill parameter")
+    export.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="(whole notebook) a papermill parameter",
+    )
     export.add_argument("--workflow", action="store_true", help="also write .github/workflows/azml-<name>.yml")
     export.add_argument("--workflow-dir", help="where to write the workflow (default: <git root>/.github/workflows)")
     export.add_argument("--kernel", default="python3", help="kernel that runs the earlier cells (default python3)")

@@ -37,7 +37,7 @@ class JobStatus(str, enum.Enum):
         return self in TERMINAL_STATUSES
 
     @classmethod
-    def parse(cls, value: Any) -> "JobStatus":
+    def parse(cls, value: Any) -> JobStatus:
         """Accept our enum, the SDK's ``JobStatus`` enum (1.35) or its plain string (1.28)."""
         raw = getattr(value, "value", value)
         for status in cls:
@@ -165,12 +165,12 @@ class JobRecord(Record):
     # name -> {"type": ..., "uri": "azureml://..."}
     outputs: dict[str, Any] = dataclasses.field(default_factory=dict)
     studio_url: str | None = None
-    children: list["JobRecord"] | None = None
+    children: list[JobRecord] | None = None
 
     _enums: ClassVar[dict[str, type[enum.Enum]]] = {"status": JobStatus}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "JobRecord":
+    def from_dict(cls, data: dict[str, Any]) -> JobRecord:
         record = super().from_dict(data)
         if record.children is not None:
             record.children = [c if isinstance(c, JobRecord) else JobRecord.from_dict(c) for c in record.children]

@@ -16,7 +16,7 @@ import pytest
 from blake3 import blake3
 
 from azml_jupyter.engine import datastore as ds
-from azml_jupyter.engine.datastore import CopyCanceled, CopyProgress
+from azml_jupyter.copy_progress import CopyCanceled, CopyProgress
 from azml_jupyter.engine.workspace import LocalWorkspace
 
 

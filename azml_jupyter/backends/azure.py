@@ -39,6 +39,7 @@ from .._version import __version__
 from ..engine.store import Store
 from ..errors import Conflict, InvalidRequest, NotFound
 from ..models import ComputeInfo, DataAsset, JobPage, JobRecord, JobStatus, Operation, Usage, VmSize, WorkspaceInfo
+from ..spec.data import check_copy_in
 from ..spec.names import check_name
 from ..spec.secrets import check_no_secrets
 from ..workspace_config import AzureWorkspaceConfig, find_config, load_config
@@ -336,7 +337,7 @@ class AzureBackend:
         description: str | None = None,
     ) -> Operation:
         source = Path(source)
-        kind = _validate_copy_in(source, name, type=type, version=version)
+        kind = check_copy_in(source, name, type=type, version=version)
         version = None if version is None else str(version)
 
         def work(context: OperationContext) -> dict[str, Any]:
@@ -926,25 +927,9 @@ def resolve_settings(settings: dict[str, Any]) -> tuple[AzureWorkspaceConfig, st
 # ---- helpers --------------------------------------------------------------------------------------
 
 
-def _validate_copy_in(source: Path, name: str, *, type: str | None, version: str | None) -> str:
-    """The same checks, in the same words, as the local backend's copy-in."""
-    check_name("data asset", name)
-    if version is not None:
-        check_name("data asset version", str(version))
-    if not source.exists():
-        raise InvalidRequest(f"{source} does not exist.", details={"path": str(source)})
-    kind = "uri_folder" if source.is_dir() else "uri_file"
-    if type is not None and type != kind:
-        raise InvalidRequest(
-            f"{source} is a {'folder' if kind == 'uri_folder' else 'file'}, so the asset type is {kind}, not {type}.",
-            details={"type": type, "expected": kind},
-        )
-    return kind
-
-
 def _report_unchanged(context: OperationContext, plan: Any) -> None:
     """An unchanged re-copy still shows a full progress bar: every byte there already, none sent."""
-    from ..engine.datastore import CopyProgress
+    from ..copy_progress import CopyProgress
 
     total, count = plan.bytes_total, len(plan.files)
     context.progress(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..models import (
     ComputeInfo,
@@ -91,7 +91,7 @@ class Backend(Protocol):
     def cancel_operation(self, operation_id: str) -> Operation: ...
 
     # jobs
-    def submit(self, job: "Job", *, name: str | None = None) -> JobRecord: ...
+    def submit(self, job: Job, *, name: str | None = None) -> JobRecord: ...
     def get_job(self, name: str) -> JobRecord: ...
     def list_jobs(
         self,
@@ -108,4 +108,3 @@ class Backend(Protocol):
     def download(self, name: str, destination: Path, *, output: str | None = None) -> list[Path]: ...
 
     def close(self) -> None: ...
-

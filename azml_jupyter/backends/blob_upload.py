@@ -43,12 +43,11 @@ import math
 import mimetypes
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..engine.datastore import CopyCanceled, CopyProgress
+from ..copy_progress import CopyCanceled, CopyProgress, ProgressReporter
 from ..errors import InvalidRequest
 
 MiB = 1 << 20
@@ -233,7 +232,9 @@ class ResumableUploader:
     ) -> UploadResult:
         cancel = cancel or threading.Event()  # the caller's: a user asked to stop
         stop = _Stop(cancel)  # ours as well: a failed file stops the others, without looking canceled
-        progress = _Reporter(CopyProgress(bytes_total=plan.bytes_total, files_total=len(plan.files)), on_progress)
+        progress = ProgressReporter(
+            CopyProgress(bytes_total=plan.bytes_total, files_total=len(plan.files)), on_progress
+        )
         if any(f.blob_name == plan.root + MANIFEST for f in plan.files):
             raise InvalidRequest(f"A file named {MANIFEST} cannot be copied in (the name is reserved).")
         manifest = self.read_manifest(plan)
@@ -293,7 +294,7 @@ class ResumableUploader:
         self.container.upload_blob(plan.root + MANIFEST, body, overwrite=True)
 
     @staticmethod
-    def _result(plan: UploadPlan, progress: _Reporter, deleted: list[str]) -> UploadResult:
+    def _result(plan: UploadPlan, progress: ProgressReporter, deleted: list[str]) -> UploadResult:
         progress.report(force=True)
         snapshot = progress.progress
         return UploadResult(
@@ -333,7 +334,7 @@ class ResumableUploader:
         self,
         files: list[SourceFile],
         remote: dict[str, _Remote],
-        progress: _Reporter,
+        progress: ProgressReporter,
         stop: _Stop,
         digests: dict[str, bytes],
     ) -> list[BaseException]:
@@ -356,7 +357,7 @@ class ResumableUploader:
         self,
         files: list[SourceFile],
         remote: dict[str, _Remote],
-        progress: _Reporter,
+        progress: ProgressReporter,
         stop: _Stop,
         digests: dict[str, bytes],
     ) -> list[BaseException]:
@@ -409,7 +410,7 @@ class ResumableUploader:
         self,
         f: SourceFile,
         remote: _Remote | None,
-        progress: _Reporter,
+        progress: ProgressReporter,
         cancel: _Stop,
         budget: _Budget,
         digests: dict[str, bytes],
@@ -439,7 +440,12 @@ class ResumableUploader:
         progress.advance(f.size, file_done=True)
 
     def _large_file(
-        self, f: SourceFile, remote: _Remote | None, progress: _Reporter, cancel: _Stop, digests: dict[str, bytes]
+        self,
+        f: SourceFile,
+        remote: _Remote | None,
+        progress: ProgressReporter,
+        cancel: _Stop,
+        digests: dict[str, bytes],
     ) -> None:
         from azure.core.exceptions import ResourceNotFoundError
         from azure.storage.blob import BlobBlock, ContentSettings
@@ -602,7 +608,7 @@ def _block_done(
     *,
     size: int,
     slots: threading.BoundedSemaphore,
-    progress: _Reporter,
+    progress: ProgressReporter,
     failures: list,
 ) -> None:
     slots.release()
@@ -644,52 +650,3 @@ def _changed(f: SourceFile) -> Exception:
         f"{f.path} changed while it was being copied; copy again when it is no longer being written.",
         details={"path": str(f.path)},
     )
-
-
-class _Reporter:
-    """Progress from many threads, reported at most 4 times a second (and once at the end)."""
-
-    def __init__(self, progress: CopyProgress, callback: Callable[[CopyProgress], None] | None):
-        self.progress = progress
-        self.callback = callback
-        self.lock = threading.Lock()
-        self.report_lock = threading.Lock()
-        self.last = 0.0
-
-    def start(self, item: str) -> None:
-        self.progress.current_item = item
-
-    def advance(self, nbytes: int, *, file_done: bool = False) -> None:
-        with self.lock:
-            self.progress.bytes_done += nbytes
-            if file_done:
-                self.progress.files_done += 1
-        self.report()
-
-    def skipped(self, nbytes: int, *, file_done: bool = True) -> None:
-        with self.lock:
-            self.progress.bytes_done += nbytes
-            self.progress.bytes_skipped += nbytes
-            if file_done:
-                self.progress.files_done += 1
-                self.progress.files_skipped += 1
-        self.report()
-
-    def file_done(self) -> None:
-        with self.lock:
-            self.progress.files_done += 1
-        self.report()
-
-    def report(self, force: bool = False) -> None:
-        if self.callback is None:
-            return
-        now = time.monotonic()
-        if not force and now - self.last < 0.25:
-            return
-        with self.report_lock:
-            if not force and now - self.last < 0.25:
-                return
-            self.last = now
-            with self.lock:
-                snapshot = dataclasses.replace(self.progress)
-            self.callback(snapshot)

@@ -6,9 +6,9 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..engine.workspace import LocalWorkspace
 from ..errors import InvalidRequest, NotFound
 from ..models import ComputeInfo, DataAsset, JobPage, JobRecord, Operation, Usage, VmSize, WorkspaceInfo
-from ..engine.workspace import LocalWorkspace
 from .base import ComputeRequest, LogChunk, OutputFile
 from .operations import OperationContext, OperationTracker
 
@@ -99,8 +99,13 @@ class LocalBackend:
 
         def work(context: OperationContext) -> dict:
             asset, created = self.workspace_engine.create_data(
-                name, source, type=type, version=version, description=description,
-                on_progress=context.progress, cancel=context.cancel,
+                name,
+                source,
+                type=type,
+                version=version,
+                description=description,
+                on_progress=context.progress,
+                cancel=context.cancel,
             )
             return {"data_asset": asset.to_dict(), "created": created}
 
@@ -118,7 +123,7 @@ class LocalBackend:
         return self.operations.cancel(operation_id)
 
     # ---- jobs -------------------------------------------------------------------------------------
-    def submit(self, job: "Job", *, name: str | None = None) -> JobRecord:
+    def submit(self, job: Job, *, name: str | None = None) -> JobRecord:
         from ..spec.normalize import job_to_spec
 
         return self.workspace_engine.submit(job_to_spec(job), name=name)
@@ -157,7 +162,9 @@ class LocalBackend:
             for path in sorted(location.rglob("*")):
                 if path.is_file():
                     files.append(
-                        OutputFile(output=output, path=path.relative_to(location).as_posix(), size_bytes=path.stat().st_size)
+                        OutputFile(
+                            output=output, path=path.relative_to(location).as_posix(), size_bytes=path.stat().st_size
+                        )
                     )
         return files
 

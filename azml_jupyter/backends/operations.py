@@ -17,8 +17,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from ..copy_progress import CopyProgress
 from ..engine import processes
-from ..engine.datastore import CopyProgress
 from ..engine.store import Store
 from ..errors import AzmlError, Conflict, NotFound
 from ..models import Operation, OperationState, iso_from_epoch
@@ -86,16 +86,30 @@ class OperationTracker:
             db.execute(
                 "INSERT INTO operations (id, kind, state, description, request, owner_pid, owner_start, created_at,"
                 " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (operation_id, kind, RUNNING, description, json.dumps(request or {}), os.getpid(), _OWNER_START, now, now),
+                (
+                    operation_id,
+                    kind,
+                    RUNNING,
+                    description,
+                    json.dumps(request or {}),
+                    os.getpid(),
+                    _OWNER_START,
+                    now,
+                    now,
+                ),
             )
         context = OperationContext(self, operation_id)
         with self._lock:
             self._events[operation_id] = context.cancel
-        thread = threading.Thread(target=self._run, args=(context, work), name=f"azml-op-{operation_id[:8]}", daemon=True)
+        thread = threading.Thread(
+            target=self._run, args=(context, work), name=f"azml-op-{operation_id[:8]}", daemon=True
+        )
         thread.start()
         return self.get(operation_id)
 
-    def record(self, kind: str, description: str, result: dict[str, Any], *, request: dict[str, Any] | None = None) -> Operation:
+    def record(
+        self, kind: str, description: str, result: dict[str, Any], *, request: dict[str, Any] | None = None
+    ) -> Operation:
         """An operation that finished at once (e.g. resizing a local cluster)."""
         operation_id = uuid.uuid4().hex
         now = time.time()
@@ -103,8 +117,16 @@ class OperationTracker:
             db.execute(
                 "INSERT INTO operations (id, kind, state, description, request, result, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (operation_id, kind, OperationState.SUCCEEDED.value, description, json.dumps(request or {}),
-                 json.dumps(result), now, now),
+                (
+                    operation_id,
+                    kind,
+                    OperationState.SUCCEEDED.value,
+                    description,
+                    json.dumps(request or {}),
+                    json.dumps(result),
+                    now,
+                    now,
+                ),
             )
         return self.get(operation_id)
 
@@ -119,7 +141,9 @@ class OperationTracker:
                 error=None if canceled else exc.message,
             )
         except Exception as exc:  # the operation fails, with the reason, instead of vanishing
-            self.store.update_operation(context.id, state=OperationState.FAILED.value, error=f"{type(exc).__name__}: {exc}")
+            self.store.update_operation(
+                context.id, state=OperationState.FAILED.value, error=f"{type(exc).__name__}: {exc}"
+            )
         else:
             state = OperationState.CANCELED if context.cancel.is_set() and result is None else OperationState.SUCCEEDED
             self.store.update_operation(context.id, state=state.value, result=result)
@@ -183,4 +207,3 @@ def _operation(row: dict[str, Any]) -> Operation:
         created_at=iso_from_epoch(row["created_at"]),
         updated_at=iso_from_epoch(row["updated_at"]),
     )
-

@@ -10,12 +10,13 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import Conflict, InvalidRequest, NotFound, UnknownReference
 from ..models import DataAsset, iso_from_epoch
-from ..spec.names import check_name
+from ..spec.data import check_copy_in
 from .datastore import CopyProgress, LocalDatastores
 from .store import Store
 
@@ -64,27 +65,23 @@ class DataAssets:
                 "INSERT INTO data_assets (name, version, type, path, size_bytes, file_count, content_hash,"
                 " description, tags, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    name, version, kind, imported.uri, imported.size_bytes, imported.file_count,
-                    imported.content_hash, description, json.dumps(tags or {}), time.time(),
+                    name,
+                    version,
+                    kind,
+                    imported.uri,
+                    imported.size_bytes,
+                    imported.file_count,
+                    imported.content_hash,
+                    description,
+                    json.dumps(tags or {}),
+                    time.time(),
                 ),
             )
         return self.get(name, version), True
 
     def validate(self, name: str, source: Path, *, type: str | None = None, version: str | None = None) -> str:
         """Check a copy-in request before any work; returns the asset type (uri_file or uri_folder)."""
-        check_name("data asset", name)
-        if version is not None:
-            check_name("data asset version", str(version))
-        source = Path(source)
-        if not source.exists():
-            raise InvalidRequest(f"{source} does not exist.", details={"path": str(source)})
-        kind = "uri_folder" if source.is_dir() else "uri_file"
-        if type is not None and type != kind:
-            raise InvalidRequest(
-                f"{source} is a {'folder' if kind == 'uri_folder' else 'file'}, so the asset type is {kind}, not {type}.",
-                details={"type": type, "expected": kind},
-            )
-        return kind
+        return check_copy_in(source, name, type=type, version=version)
 
     def get(self, name: str, version: str | None = None, *, label: str | None = None) -> DataAsset:
         if label not in (None, "latest"):
@@ -101,7 +98,9 @@ class DataAssets:
             return self.get(name, version, label=label)
         except NotFound as exc:
             ref = f"azureml:{name}:{version}" if version else f"azureml:{name}@{label or 'latest'}"
-            raise UnknownReference(f"The job refers to data asset {ref}, which does not exist.", details=exc.details)
+            raise UnknownReference(
+                f"The job refers to data asset {ref}, which does not exist.", details=exc.details
+            ) from None
 
     def list(self, name: str | None = None) -> list[DataAsset]:
         return [_asset(row) for row in self.store.list_data_assets(name)]
@@ -133,4 +132,3 @@ def _asset(row: dict[str, Any]) -> DataAsset:
         description=row["description"],
         tags=tags,
     )
-

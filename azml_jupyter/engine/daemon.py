@@ -325,8 +325,10 @@ class Scheduler:
                 continue
             if stopping:
                 if statuses[step] in (S.NOT_STARTED,):
-                    reason = "The pipeline was canceled." if pipeline["cancel_requested"] else (
-                        f"Not started: step {failed[0]!r} did not complete."
+                    reason = (
+                        "The pipeline was canceled."
+                        if pipeline["cancel_requested"]
+                        else (f"Not started: step {failed[0]!r} did not complete.")
                     )
                     self._finish(row["name"], S.CANCELED, error=reason)
                 elif not row["cancel_requested"]:
@@ -490,7 +492,9 @@ class Scheduler:
             raise AzmlError(f"Input {key!r}: cannot download {url}: {exc}") from None
         return target
 
-    def _environment(self, row: dict[str, Any], inputs: dict[str, str | None], outputs: dict[str, str]) -> dict[str, str]:
+    def _environment(
+        self, row: dict[str, Any], inputs: dict[str, str | None], outputs: dict[str, str]
+    ) -> dict[str, str]:
         spec = row["spec"]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "JUPYTER_TOKEN", "AZML_ENGINE_"))}
         python = spec.get("python")

@@ -36,7 +36,8 @@ from pathlib import Path
 
 from blake3 import blake3
 
-from ..errors import AzmlError, InvalidRequest, UnknownReference
+from ..copy_progress import CopyCanceled, CopyProgress, ProgressReporter
+from ..errors import InvalidRequest, UnknownReference
 from .layout import DEFAULT_DATASTORE, Layout
 from .store import Store
 
@@ -47,22 +48,6 @@ REPORT_EVERY = 64  # small files: progress is added up per this many files (one 
 STALE_STAGING_SECONDS = 7 * 24 * 3600
 
 URI_PREFIX = "azureml://datastores/"
-
-
-class CopyCanceled(AzmlError):
-    status = 409
-    code = "canceled"
-
-
-@dataclasses.dataclass
-class CopyProgress:
-    bytes_total: int = 0
-    files_total: int = 0
-    bytes_done: int = 0
-    files_done: int = 0
-    files_skipped: int = 0
-    bytes_skipped: int = 0  # not copied this time: stored unchanged files, the kept part of a resumed copy
-    current_item: str | None = None
 
 
 @dataclasses.dataclass
@@ -108,7 +93,7 @@ class LocalDatastores:
         """``azureml://datastores/<ds>/paths/<p>`` -> the local path (which may not exist yet)."""
         if not uri.startswith(URI_PREFIX):
             raise InvalidRequest(f"Not a datastore URI: {uri}")
-        datastore, sep, rest = uri[len(URI_PREFIX):].partition("/paths/")
+        datastore, sep, rest = uri[len(URI_PREFIX) :].partition("/paths/")
         if not sep or not datastore:
             raise InvalidRequest(f"Malformed datastore URI {uri!r}: expected azureml://datastores/<name>/paths/<path>")
         root = self.layout.datastore(datastore)
@@ -148,8 +133,11 @@ class LocalDatastores:
         # no per-file work. The row lives among the file fingerprints under the key "tree:<path>".
         tree_key, signature = f"tree:{source}", _signature(planned, folder=folder)
         known_tree = self.store.fingerprints([tree_key]).get(tree_key)
-        tree = known_tree["digest"].partition(":")[2] if known_tree and known_tree["digest"].startswith(
-            signature + ":") else None
+        tree = (
+            known_tree["digest"].partition(":")[2]
+            if known_tree and known_tree["digest"].startswith(signature + ":")
+            else None
+        )
         final_root = self._final_root(tree) if tree else None
         if final_root and os.path.isdir(final_root):
             reporter.skipped_many(len(planned), progress.bytes_total)
@@ -412,9 +400,7 @@ class LocalDatastores:
                     old = f.digest
                     self._store_files([f], reporter, cancel)
                     if f.digest != old:  # the file changed under the same identity: its tree is another one
-                        raise InvalidRequest(
-                            f"{f.source} changed while it was being copied; copy it again."
-                        ) from None
+                        raise InvalidRequest(f"{f.source} changed while it was being copied; copy it again.") from None
                     _link_or_copy(self._object(f.digest), target)
             if folder and not planned:
                 os.makedirs(os.path.join(building, name), exist_ok=True)
@@ -496,14 +482,19 @@ def _hash_copied(hasher: blake3, fd: int, offset: int, length: int, buffer: byte
     this copy (holding the lock) changes the staging file."""
     start = offset - offset % mmap.ALLOCATIONGRANULARITY
     try:
-        mapped = mmap.mmap(fd, length + offset - start, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0),
-                           prot=mmap.PROT_READ, offset=start)
+        mapped = mmap.mmap(
+            fd,
+            length + offset - start,
+            flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0),
+            prot=mmap.PROT_READ,
+            offset=start,
+        )
     except (OSError, ValueError):  # a filesystem without mmap: read instead
         _hash_range(hasher, fd, offset, length, buffer)
         return
     try:
         with memoryview(mapped) as view:
-            hasher.update(view[offset - start:])
+            hasher.update(view[offset - start :])
     finally:
         mapped.close()
 
@@ -588,30 +579,18 @@ class _Throttle:
                 time.sleep(ahead)
 
 
-class _Reporter:
-    """Aggregates progress from worker threads; calls ``on_progress`` at most ~4 times a second, one
-    call at a time and in order (so a slower, older snapshot never overwrites a newer one)."""
+class _Reporter(ProgressReporter):
+    """The shared reporter plus the optional rate cap and the batch counts of the small-file path."""
 
     def __init__(self, progress: CopyProgress, callback: Callable[[CopyProgress], None] | None, throttle: _Throttle):
-        self.progress = progress
-        self.callback = callback
+        super().__init__(progress, callback)
         self.throttle = throttle
-        self.lock = threading.Lock()
-        self.report_lock = threading.Lock()
-        self.last = 0.0
-
-    def start(self, item: str) -> None:
-        self.progress.current_item = item  # a plain attribute write: no lock needed
 
     def advance(self, nbytes: int, *, file_done: bool = False) -> None:
-        with self.lock:
-            self.progress.bytes_done += nbytes
-            if file_done:
-                self.progress.files_done += 1
         self.throttle.add(nbytes)
         if file_done:
             self.throttle.wait()
-        self.report()
+        super().advance(nbytes, file_done=file_done)
 
     def add_files(self, files: int, copied: int, skipped_files: int, skipped: int) -> None:
         """A batch of whole small files: ``copied`` bytes written, ``skipped`` already stored."""
@@ -632,37 +611,9 @@ class _Reporter:
             self.progress.bytes_done += nbytes
             self.progress.bytes_skipped += nbytes
 
-    def skipped(self, nbytes: int, *, file_done: bool = True) -> None:
-        """Bytes (and, for a whole file, the file) that needed no copying."""
-        with self.lock:
-            self.progress.bytes_done += nbytes
-            self.progress.bytes_skipped += nbytes
-            if file_done:
-                self.progress.files_done += 1
-                self.progress.files_skipped += 1
-
     def unskip(self, nbytes: int) -> None:
         with self.lock:
             self.progress.bytes_done -= nbytes
             self.progress.bytes_skipped -= nbytes
             self.progress.files_done -= 1
             self.progress.files_skipped -= 1
-
-    def file_done(self) -> None:
-        with self.lock:
-            self.progress.files_done += 1
-        self.report()
-
-    def report(self, force: bool = False) -> None:
-        if self.callback is None:
-            return
-        now = time.monotonic()
-        if not force and now - self.last < 0.25:
-            return
-        with self.report_lock:
-            if not force and now - self.last < 0.25:
-                return
-            self.last = now
-            with self.lock:
-                snapshot = dataclasses.replace(self.progress)
-            self.callback(snapshot)

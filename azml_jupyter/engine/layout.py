@@ -1,15 +1,15 @@
 """Where everything of a local workspace lives on disk. One place, so nobody builds paths by hand.
 
-    <home>/workspace.db                     SQLite store (jobs, computes, data assets, operations)
-    <home>/engine.lock, engine.pid          the scheduler daemon's single-instance lock and pid
-    <home>/engine.log                       the daemon's own log
-    <home>/datastores/<datastore>/<path>    what azureml://datastores/<datastore>/paths/<path> means here
-    <home>/objects/<sha>                    content-addressed file store behind data assets
-    <home>/jobs/<name>/snapshot             the code folder as it was at submission
-    <home>/jobs/<name>/wd                   the job's working directory (a copy of the snapshot)
-    <home>/jobs/<name>/exit_code            written by the job's wrapper shell when the command ends
-    artifacts of a job (its "default" output: outputs/, logs/, user_logs/std_log.txt) live where Azure ML
-    keeps them: datastores/workspaceartifactstore/ExperimentRun/dcid.<name>
+<home>/workspace.db                     SQLite store (jobs, computes, data assets, operations)
+<home>/engine.lock, engine.pid          the scheduler daemon's single-instance lock and pid
+<home>/engine.log                       the daemon's own log
+<home>/datastores/<datastore>/<path>    what azureml://datastores/<datastore>/paths/<path> means here
+<home>/objects/<sha>                    content-addressed file store behind data assets
+<home>/jobs/<name>/snapshot             the code folder as it was at submission
+<home>/jobs/<name>/wd                   the job's working directory (a copy of the snapshot)
+<home>/jobs/<name>/exit_code            written by the job's wrapper shell when the command ends
+artifacts of a job (its "default" output: outputs/, logs/, user_logs/std_log.txt) live where Azure ML
+keeps them: datastores/workspaceartifactstore/ExperimentRun/dcid.<name>
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import Conflict, InvalidRequest, NotFound, UnknownReference
 from ..models import ComputeInfo, DataAsset, JobPage, JobRecord, JobStatus, iso_from_epoch
@@ -103,7 +104,11 @@ class LocalWorkspace:
         now = time.time()
         with self.store.transaction() as db:
             row = db.execute("SELECT * FROM computes WHERE name = ?", (name,)).fetchone()
-            current = dict(row) if row else {"size": "local", "min_nodes": 0, "max_nodes": 1, "idle_seconds": None, "tier": "dedicated"}
+            current = (
+                dict(row)
+                if row
+                else {"size": "local", "min_nodes": 0, "max_nodes": 1, "idle_seconds": None, "tier": "dedicated"}
+            )
             merged = {
                 "size": size if size is not None else current["size"],
                 "min_nodes": min_nodes if min_nodes is not None else current["min_nodes"],
@@ -168,8 +173,13 @@ class LocalWorkspace:
         cancel: Any = None,
     ) -> tuple[DataAsset, bool]:
         return self.assets.create(
-            name, Path(source), type=type, version=version, description=description,
-            on_progress=on_progress, cancel=cancel,
+            name,
+            Path(source),
+            type=type,
+            version=version,
+            description=description,
+            on_progress=on_progress,
+            cancel=cancel,
         )
 
     def list_data(self, name: str | None = None) -> list[DataAsset]:
@@ -364,7 +374,10 @@ class LocalWorkspace:
             elif kind == "asset":
                 asset = self.assets.resolve(value["name"], value.get("version"), value.get("label"))
                 resolved[key] = {
-                    "kind": "uri", "type": value["type"], "uri": asset.path, "mode": value.get("mode"),
+                    "kind": "uri",
+                    "type": value["type"],
+                    "uri": asset.path,
+                    "mode": value.get("mode"),
                     "asset": asset.reference,
                 }
             elif kind == "local":
@@ -372,7 +385,10 @@ class LocalWorkspace:
                     continue
                 imported = self.datastores.import_path(Path(value["path"]))
                 resolved[key] = {
-                    "kind": "uri", "type": value["type"], "uri": imported.uri, "mode": value.get("mode"),
+                    "kind": "uri",
+                    "type": value["type"],
+                    "uri": imported.uri,
+                    "mode": value.get("mode"),
                     "source": value["path"],
                 }
             elif kind == "uri":
@@ -397,7 +413,7 @@ class LocalWorkspace:
 
     def job_output_uri(self, uri: str) -> str:
         """``azureml://jobs/<name>/outputs/<output>`` -> the datastore URI where that output lives."""
-        rest = uri[len("azureml://jobs/"):]
+        rest = uri[len("azureml://jobs/") :]
         job_name, sep, output = rest.partition("/outputs/")
         output = output.strip("/") or "default"
         row = self.store.get_job(job_name) if sep else None
@@ -435,7 +451,9 @@ class LocalWorkspace:
             raise NotFound(f"Job {name!r} not found.", details={"job": name})
         record = _record(row)
         if row["type"] == "pipeline":
-            record.children = [_record(child) for child in self.store.list_jobs(parent=name, limit=10_000, newest_first=False)]
+            record.children = [
+                _record(child) for child in self.store.list_jobs(parent=name, limit=10_000, newest_first=False)
+            ]
         return record
 
     def list_jobs(
@@ -453,7 +471,9 @@ class LocalWorkspace:
         if status:
             unknown = [s for s in status if s.lower() not in {x.value.lower() for x in JobStatus}]
             if unknown:
-                raise InvalidRequest(f"Unknown status {unknown[0]!r}; use one of {', '.join(s.value for s in JobStatus)}.")
+                raise InvalidRequest(
+                    f"Unknown status {unknown[0]!r}; use one of {', '.join(s.value for s in JobStatus)}."
+                )
         before = None
         if cursor:
             if not cursor.isdigit():
@@ -596,4 +616,3 @@ def _compute(row: dict[str, Any], load: tuple[int, int]) -> ComputeInfo:
         location="local",
         queued_jobs=load[1],
     )
-

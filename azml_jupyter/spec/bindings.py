@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import Mapping
+from collections.abc import Mapping
 
 from ..errors import InvalidJobSpec
 

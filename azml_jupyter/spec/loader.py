@@ -12,8 +12,9 @@ import json
 import logging
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from azure.ai.ml.entities import Job
 
 
-def load_job_file(path: str | os.PathLike[str], *, overrides: list[dict[str, Any]] | None = None) -> "Job":
+def load_job_file(path: str | os.PathLike[str], *, overrides: list[dict[str, Any]] | None = None) -> Job:
     """Load a job YAML file; relative paths in it (``code``, local inputs) resolve against its folder."""
     path = Path(path)
     try:
@@ -41,7 +42,7 @@ def load_job_text(
     base_path: str | os.PathLike[str],
     source_name: str = "<job>",
     overrides: list[dict[str, Any]] | None = None,
-) -> "Job":
+) -> Job:
     """Load a job from YAML text; ``base_path`` is the folder relative paths resolve against."""
     _check_yaml_syntax(text, source_name)
     # azure-ai-ml logs an "experimental class" warning per schema on first use: noise for our users
@@ -90,7 +91,9 @@ def _check_yaml_syntax(text: str, source_name: str) -> None:
             f"{source_name}: not valid YAML{where}: {problem}", details={"line": line, "problem": problem}
         ) from None
     if not isinstance(document, dict):
-        raise InvalidJobSpec(f"{source_name}: a job file must be a YAML mapping (key: value), not {type(document).__name__}")
+        raise InvalidJobSpec(
+            f"{source_name}: a job file must be a YAML mapping (key: value), not {type(document).__name__}"
+        )
 
 
 def _to_invalid_spec(exc: Exception, text: str, source_name: str) -> InvalidJobSpec:

@@ -38,7 +38,7 @@ REMOTE_SCHEMES = ("azureml://", "http://", "https://", "wasbs://", "abfss://", "
 DATA_TYPES = ("uri_file", "uri_folder", "mltable", "custom_model", "mlflow_model", "triton_model")
 
 
-def job_to_spec(job: "Job") -> dict[str, Any]:
+def job_to_spec(job: Job) -> dict[str, Any]:
     """Read an azure-ai-ml job entity (from ``load_job`` or the ``command()`` builder) into an engine spec."""
     base_path = Path(getattr(job, "base_path", None) or os.getcwd())
     if job.type == "command":
@@ -210,7 +210,12 @@ def _output(key: str, node: Any) -> dict[str, Any]:
         raise InvalidJobSpec(
             f"Output {key!r}: path {path!r} must be an azureml:// datastore URI.", details={"output": key}
         )
-    return {"kind": "data", "type": data_type, "path": str(path) if path else None, "mode": getattr(value, "mode", None)}
+    return {
+        "kind": "data",
+        "type": data_type,
+        "path": str(path) if path else None,
+        "mode": getattr(value, "mode", None),
+    }
 
 
 def _code_path(code: Any, base_path: Path) -> str | None:
@@ -249,4 +254,4 @@ def _compute_name(compute: Any) -> str | None:
         return None
     text = str(compute)
     text = text.split("/computes/")[-1]  # an ARM id
-    return text[len("azureml:"):] if text.startswith("azureml:") else text
+    return text[len("azureml:") :] if text.startswith("azureml:") else text

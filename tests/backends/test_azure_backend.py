@@ -481,14 +481,14 @@ def test_copy_in_cancel_registers_nothing(azure_backend, azure_env, tmp_path, mo
         (folder / f"{i}.txt").write_text(str(i))
     started = threading.Event()
     operation_id: list[str] = []
-    original = blob_upload._Reporter.advance
+    original = blob_upload.ProgressReporter.advance
 
     def cancel_midway(self, nbytes, *, file_done=False):
         original(self, nbytes, file_done=file_done)
         if self.progress.files_done == 3 and started.wait(30):
             azure_backend.cancel_operation(operation_id[0])
 
-    monkeypatch.setattr(blob_upload._Reporter, "advance", cancel_midway)
+    monkeypatch.setattr(blob_upload.ProgressReporter, "advance", cancel_midway)
     operation = azure_backend.copy_in(folder, "many")
     operation_id.append(operation.id)
     started.set()

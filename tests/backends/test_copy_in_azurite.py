@@ -20,7 +20,7 @@ from azml_jupyter.backends.blob_upload import (
     _block_ids,
     make_blob_service,
 )
-from azml_jupyter.engine.datastore import CopyCanceled
+from azml_jupyter.copy_progress import CopyCanceled
 from azml_jupyter.errors import Conflict
 from azml_jupyter.models import OperationState
 
@@ -262,20 +262,20 @@ def test_backend_copy_in_resumes_an_interrupted_copy(
     source.write_bytes(data)
     holder: list[str] = []
     ready = threading.Event()
-    original = blob_upload._Reporter.advance
+    original = blob_upload.ProgressReporter.advance
 
     def cancel_after_some_blocks(self, nbytes, *, file_done=False):
         original(self, nbytes, file_done=file_done)
         if self.progress.bytes_done >= 3 * MiB and ready.wait(30):
             azure_backend.cancel_operation(holder[0])
 
-    monkeypatch.setattr(blob_upload._Reporter, "advance", cancel_after_some_blocks)
+    monkeypatch.setattr(blob_upload.ProgressReporter, "advance", cancel_after_some_blocks)
     first = azure_backend.copy_in(source, "resumable", version="1")
     holder.append(first.id)
     ready.set()
     assert azure_backend.operations.wait(first.id, timeout=60).state is OperationState.CANCELED
     assert ("data", "resumable") not in azure_env.fake.assets
-    monkeypatch.setattr(blob_upload._Reporter, "advance", original)
+    monkeypatch.setattr(blob_upload.ProgressReporter, "advance", original)
 
     second = azure_backend.operations.wait(azure_backend.copy_in(source, "resumable", version="1").id, timeout=60)
     assert second.state is OperationState.SUCCEEDED, second.error
