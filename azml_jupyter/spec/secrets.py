@@ -75,9 +75,9 @@ def check_no_secrets(environment_variables: Mapping[str, Any] | None, *, where: 
         return
     names = ", ".join(suspicious)
     plural = "s" if len(suspicious) > 1 else ""
+    what = "which look like credentials" if plural else "which looks like a credential"
     raise InvalidRequest(
-        f"Refused: {where} sets environment variable{plural} {names}, which look{'' if plural else 's'} like "
-        f"credential{plural}. {ADVICE}",
+        f"Refused: {where} sets environment variable{plural} {names}, {what}. {ADVICE}",
         details={"variables": suspicious, "where": where},
         code="secret_in_environment",
     )

@@ -121,7 +121,7 @@ def test_export_refuses_credentials_in_the_job_environment(example):
     sources = example / "bank-marketing.ipynb"
     from azml_jupyter.notebook.export import export_notebook
 
-    with pytest.raises(InvalidRequest, match="'AZURE_CLIENT_SECRET' looks like a credential"):
+    with pytest.raises(InvalidRequest, match="environment variable AZURE_CLIENT_SECRET, which looks like a credential"):
         export_notebook(sources, example / "out", cells="7", environment_variables={"AZURE_CLIENT_SECRET": "x"})
     assert not (example / "out").exists()
 

@@ -100,7 +100,7 @@ def test_notebook_job_refusals(tmp_path):
     notebook = write(tmp_path / "n.ipynb", PARAMETERISED)
     with pytest.raises(InvalidRequest, match="not a Python identifier"):
         build_notebook_job(notebook, tmp_path / "a", parameters={"not valid": 1})
-    with pytest.raises(InvalidRequest, match="'AZURE_CLIENT_SECRET' looks like a credential"):
+    with pytest.raises(InvalidRequest, match="environment variable AZURE_CLIENT_SECRET, which looks like a credential"):
         build_notebook_job(notebook, tmp_path / "b", environment_variables={"AZURE_CLIENT_SECRET": "s"})
     with pytest.raises(InvalidRequest, match="Notebook not found"):
         build_notebook_job(tmp_path / "missing.ipynb", tmp_path / "c")
