@@ -9,7 +9,16 @@ import psutil
 
 
 def start_marker(pid: int) -> str | None:
-    """The process's start time: with the pid it identifies a process even after the pid is reused."""
+    """The process's start time: with the pid it identifies a process even after the pid is reused.
+    On Linux one read of /proc/<pid>/stat (field 22, in clock ticks since boot); elsewhere psutil."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            # the command name (field 2) may hold spaces and parentheses: split after its last ")"
+            return "t" + fh.read().rsplit(b")", 1)[1].split()[19].decode()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        pass
     try:
         return f"{psutil.Process(pid).create_time():.3f}"
     except (psutil.NoSuchProcess, psutil.AccessDenied):
@@ -19,11 +28,10 @@ def start_marker(pid: int) -> str | None:
 def is_alive(pid: int | None, marker: str | None) -> bool:
     if not pid:
         return False
+    if marker is not None and start_marker(pid) != marker:
+        return False  # gone, or the pid now belongs to another process
     try:
-        process = psutil.Process(pid)
-        if marker is not None and f"{process.create_time():.3f}" != marker:
-            return False
-        return process.status() != psutil.STATUS_ZOMBIE
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
 

@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_by_parent ON jobs (parent_name, seq);
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, seq);
+CREATE INDEX IF NOT EXISTS jobs_queue ON jobs (status, compute, seq);
 CREATE INDEX IF NOT EXISTS jobs_by_experiment ON jobs (experiment_name, seq);
 CREATE TABLE IF NOT EXISTS computes (
     name TEXT PRIMARY KEY,

@@ -243,9 +243,12 @@ class LocalWorkspace:
         inputs = resolved_inputs if resolved_inputs is not None else self._resolve_inputs(spec["inputs"])
         outputs = resolved_outputs if resolved_outputs is not None else self._resolve_outputs(name, spec["outputs"])
         depends_on = sorted({v["from_step"] for v in inputs.values() if v.get("from_step")})
+        # the job's folders are made here, so that starting it (the engine's critical path) need not
+        staged += [self.layout.job_dir(name), self.layout.artifacts(name)]
         if spec.get("code"):
-            staged.append(self.layout.job_dir(name))
             snapshot_code(Path(spec["code"]), self.layout.snapshot(name))
+        self.layout.working_dir(name).mkdir(parents=True, exist_ok=True)
+        self.layout.std_log(name).parent.mkdir(parents=True, exist_ok=True)
         run_spec = {
             "command": spec["command"],
             "inputs": inputs,
