@@ -333,22 +333,49 @@ def notebook_export(args: argparse.Namespace) -> int:
 
 
 # ---- argument parser --------------------------------------------------------------------------------
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
+def _global_options(*, defaults: bool) -> argparse.ArgumentParser:
+    """The options every command takes, before or after the subcommand (``azml-jupyter --home D job
+    list`` and ``azml-jupyter job list --home D`` mean the same). The subcommands' copy has no
+    defaults (``SUPPRESS``): otherwise argparse writes the subparser's default over a value given
+    before the subcommand."""
+    options = argparse.ArgumentParser(add_help=False)
+
+    def default(value):
+        return value if defaults else argparse.SUPPRESS
+
+    options.add_argument(
         "--backend",
         choices=("local", "azure"),
+        default=default(None),
         help="which workspace to use (default: local, or Azure ML when a workspace is configured)",
     )
-    common.add_argument("--home", help="local workspace folder (default: $AZML_JUPYTER_HOME or the Jupyter data dir)")
-    common.add_argument(
-        "--strict-compute", action="store_true", help="local engine: refuse jobs whose compute does not exist locally"
+    options.add_argument(
+        "--home",
+        default=default(None),
+        help="local workspace folder (default: $AZML_JUPYTER_HOME or the Jupyter data dir)",
     )
-    common.add_argument(
-        "-o", "--output", choices=("json", "table"), default="json", help="output format (default json)"
+    options.add_argument(
+        "--strict-compute",
+        action="store_true",
+        default=default(False),
+        help="local engine: refuse jobs whose compute does not exist locally",
     )
+    options.add_argument(
+        "-o",
+        "--output",
+        choices=("json", "table"),
+        default=default("json"),
+        help="output format (default json)",
+    )
+    return options
 
-    parser = argparse.ArgumentParser(prog="azml-jupyter", description=__doc__.split("\n\n")[0], parents=[common])
+
+def _parser() -> argparse.ArgumentParser:
+    common = _global_options(defaults=False)
+
+    parser = argparse.ArgumentParser(
+        prog="azml-jupyter", description=__doc__.split("\n\n")[0], parents=[_global_options(defaults=True)]
+    )
     groups = parser.add_subparsers(title="groups", metavar="{job,data,compute,workspace,export}")
 
     def command(group, name: str, handler: Callable, help: str) -> argparse.ArgumentParser:

@@ -80,3 +80,24 @@ def test_errors_are_one_clear_line_and_exit_1(azml_home, tmp_path):
     assert missing.returncode == 1 and "Job 'no_such_job' not found" in missing.stderr
     invalid = cli("compute", "create", "--name", "x", "--max-instances", "2", check=False)
     assert invalid.returncode == 1 and "Invalid compute name 'x'" in invalid.stderr
+
+
+def test_global_options_work_before_and_after_the_subcommand(azml_home, tmp_path):
+    other = tmp_path / "other-home"
+    cli("--home", str(other), "compute", "create", "--name", "before-cluster", "--max-instances", "2")
+    cli("compute", "create", "--name", "after-cluster", "--max-instances", "2", "--home", str(other))
+    for listed in (
+        cli("--home", str(other), "compute", "list").stdout,
+        cli("compute", "list", "--home", str(other)).stdout,
+    ):
+        names = {c["name"] for c in json.loads(listed)}
+        assert {"before-cluster", "after-cluster"} <= names
+    # the default workspace ($AZML_JUPYTER_HOME) saw neither
+    assert not {"before-cluster", "after-cluster"} & {c["name"] for c in json.loads(cli("compute", "list").stdout)}
+    # -o before the subcommand, and a later one wins
+    assert "Max Nodes" in cli("-o", "table", "--home", str(other), "compute", "list").stdout
+    assert cli("-o", "table", "--home", str(other), "compute", "list", "-o", "json").stdout.lstrip().startswith("[")
+    from azml_jupyter.engine import daemon
+    from azml_jupyter.engine.layout import Layout
+
+    daemon.stop(Layout(other))
