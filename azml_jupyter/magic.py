@@ -120,10 +120,11 @@ class AzmlMagics(Magics):
         parser.add_argument("--data")
         parser.add_argument("--memory", type=float)
         parser.add_argument("--gpus", type=int, default=0)
-        parser.add_argument("--min-nodes", type=int, default=0)
-        parser.add_argument("--max-nodes", type=int, default=1)
-        parser.add_argument("--tier", default="dedicated", choices=["dedicated", "low_priority"])
-        parser.add_argument("--idle-minutes", type=float, default=2.0)
+        # No defaults for the cluster's settings: an existing cluster's own are shown (see ClusterSizer).
+        parser.add_argument("--min-nodes", type=int)
+        parser.add_argument("--max-nodes", type=int)
+        parser.add_argument("--tier", choices=["dedicated", "low_priority"])
+        parser.add_argument("--idle-minutes", type=float)
         parser.add_argument("--region")
         parser.add_argument("--name", default="cpu-cluster")
         try:

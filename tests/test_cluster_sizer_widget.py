@@ -323,3 +323,77 @@ def test_widget_and_magic_in_a_real_kernel(azml_home, tmp_path: Path):
     backend = LocalBackend(azml_home)
     assert backend.get_compute("cpu-cluster").max_nodes == 2
     backend.close()
+
+
+# -- an existing cluster: its own settings, and no shrink without asking -------------------------------
+
+
+def test_an_existing_cluster_prefills_its_settings_and_update_changes_nothing():
+    backend = AzureShaped()
+    backend.computes["cpu-cluster"] = ComputeInfo(
+        "cpu-cluster", "amlcompute", size="Standard_DS3_v2", min_nodes=1, max_nodes=2, idle_seconds=600,
+        tier="low_priority",
+    )  # fmt: skip
+    sizer = sizer_for(backend)  # as %azml_size opens it: no node counts given
+    assert (sizer.min_nodes_input.value, sizer.max_nodes_input.value) == (1, 2)
+    assert (sizer.tier_input.value, sizer.idle_input.value) == ("low_priority", 10)
+    assert sizer.size_input.value == "Standard_DS3_v2"  # its own size, though another ranks first
+    assert sizer.create_button.description == "Update cpu-cluster"
+    sizer.create_button.click()
+    assert sizer.wait(60) and sizer.last_ensure.action == "unchanged"
+    assert backend.calls.count("create_or_update_compute") == 0
+
+    # typing another existing cluster's name shows that cluster's settings
+    backend.computes["gpu"] = ComputeInfo("gpu", "amlcompute", size="Standard_NC4as_T4_v3", max_nodes=4)
+    sizer.refresh()
+    sizer.name_input.value = "gpu"
+    assert sizer.max_nodes_input.value == 4 and sizer.tier_input.value == "dedicated"
+    # a new name keeps what is in the inputs
+    sizer.name_input.value = "new-cluster"
+    assert sizer.max_nodes_input.value == 4 and sizer.create_button.description == "Create new-cluster"
+
+
+def test_given_settings_win_over_the_clusters_own():
+    backend = AzureShaped()
+    backend.computes["cpu-cluster"] = ComputeInfo("cpu-cluster", "amlcompute", size="Standard_D4s_v3", max_nodes=2)
+    sizer = sizer_for(backend, max_nodes=3)
+    assert sizer.max_nodes_input.value == 3 and sizer.min_nodes_input.value == 0
+
+
+def test_a_shrink_asks_first_and_keep_changes_nothing():
+    backend = AzureShaped()
+    backend.computes["cpu-cluster"] = ComputeInfo(
+        "cpu-cluster", "amlcompute", size="Standard_D4s_v3", max_nodes=2, idle_seconds=120, tier="dedicated",
+        current_nodes=2, queued_jobs=1,
+    )  # fmt: skip
+    sizer = sizer_for(backend)
+    sizer.max_nodes_input.value = 1
+    sizer.create_button.click()
+    assert sizer.wait(1) and backend.calls.count("create_or_update_compute") == 0
+    assert sizer.shrink_box.layout.display != "none"
+    warning = unescape(sizer.shrink_warning.value)
+    assert "shrinks cpu-cluster from 2 to 1 max node" in warning
+    assert "2 nodes busy now, 1 job waiting" in warning and "1 running job beyond the new limit" in warning
+    sizer.keep_button.click()
+    assert sizer.shrink_box.layout.display == "none" and sizer.pending_shrink is None
+    assert backend.calls.count("create_or_update_compute") == 0
+
+    sizer.create_button.click()  # asks again
+    assert sizer.pending_shrink
+    sizer.max_nodes_input.value = 3  # any change of the inputs withdraws the question
+    assert sizer.pending_shrink is None and sizer.shrink_box.layout.display == "none"
+    sizer.max_nodes_input.value = 1
+    sizer.create_button.click()
+    sizer.shrink_button.click()  # confirmed
+    assert sizer.wait(60) and sizer.error is None
+    assert backend.requests[-1].max_nodes == 1 and sizer.last_ensure.changes == {"max_nodes": (2, 1)}
+
+
+def test_growing_a_cluster_does_not_ask(local_backend):
+    local_backend.create_or_update_compute(ComputeRequest("cpu-cluster", max_nodes=2))
+    sizer = ClusterSizer(local_backend, kernel_memory=KERNEL)
+    assert sizer.max_nodes_input.value == 2  # the cluster's own, not the default 1
+    sizer.max_nodes_input.value = 3
+    sizer.create()
+    assert sizer.pending_shrink is None
+    assert sizer.wait(60) and local_backend.get_compute("cpu-cluster").max_nodes == 3

@@ -64,10 +64,10 @@ class ClusterSizer(widgets.VBox):
         name: str = "cpu-cluster",
         memory_gb: float | None = None,
         gpus: int = 0,
-        min_nodes: int = 0,
-        max_nodes: int = 1,
-        tier: str = "dedicated",
-        idle_minutes: float = DEFAULT_IDLE_SECONDS / 60,
+        min_nodes: int | None = None,
+        max_nodes: int | None = None,
+        tier: str | None = None,
+        idle_minutes: float | None = None,
         region: str | None = None,
         use_kernel_memory: bool = True,
         prices: PriceTable | None = None,
@@ -94,6 +94,22 @@ class ClusterSizer(widgets.VBox):
         self._thread: threading.Thread | None = None
         self._idle = threading.Event()
         self._idle.set()
+        # Settings given by the caller win over the cluster's own; the rest are filled in from the
+        # cluster when its name is one that exists (never a silent shrink of a cluster to defaults).
+        self._given = {
+            name: value
+            for name, value in (
+                ("min_nodes", min_nodes),
+                ("max_nodes", max_nodes),
+                ("tier", tier),
+                ("idle_minutes", idle_minutes),
+            )
+            if value is not None
+        }
+        self._opened_name = name
+        self._prefilled_for: str | None = None  # the cluster whose settings the inputs were filled from
+        self._prefer_size: str | None = None  # that cluster's size, chosen once it is ranked
+        self.pending_shrink: str | None = None  # the warning shown while a shrink waits for confirmation
 
         def control(widget: widgets.Widget) -> widgets.Widget:
             widget.observe(self._inputs_changed, names="value")
@@ -126,15 +142,15 @@ class ClusterSizer(widgets.VBox):
             widgets.BoundedIntText(gpus, min=0, max=64, description="GPUs per node", style=_STYLE, layout=_NARROW)
         )
         self.min_nodes_input = control(
-            widgets.BoundedIntText(min_nodes, min=0, max=10_000, description="Min nodes", style=_STYLE, layout=_NARROW)
+            widgets.BoundedIntText(min_nodes or 0, min=0, max=10_000, description="Min nodes", style=_STYLE, layout=_NARROW)
         )
         self.max_nodes_input = control(
-            widgets.BoundedIntText(max_nodes, min=1, max=10_000, description="Max nodes", style=_STYLE, layout=_NARROW)
+            widgets.BoundedIntText(max_nodes or 1, min=1, max=10_000, description="Max nodes", style=_STYLE, layout=_NARROW)
         )
         self.tier_input = control(
             widgets.Dropdown(
                 options=[("dedicated", "dedicated"), ("low priority", "low_priority")],
-                value="low_priority" if tier in ("low_priority", "LowPriority", "low priority") else "dedicated",
+                value=_tier_value(tier),
                 description="Tier",
                 style=_STYLE,
                 layout=_CHOICE,
@@ -142,7 +158,9 @@ class ClusterSizer(widgets.VBox):
         )
         self.idle_input = control(
             widgets.BoundedFloatText(
-                idle_minutes, min=0, max=10_080, step=1, description="Idle minutes", style=_STYLE, layout=_NARROW
+                DEFAULT_IDLE_SECONDS / 60 if idle_minutes is None else idle_minutes,
+                min=0,
+                max=10_080, step=1, description="Idle minutes", style=_STYLE, layout=_NARROW
             )
         )
         self.region_input = control(
@@ -159,6 +177,16 @@ class ClusterSizer(widgets.VBox):
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh", tooltip="Read sizes, quota again")
         self.refresh_button.on_click(lambda _: self.refresh())
         self.progress = widgets.HTML()
+        self.shrink_warning = widgets.HTML()
+        self.shrink_button = widgets.Button(description="Shrink", icon="compress", button_style="danger")
+        self.shrink_button.on_click(lambda _: self.create(confirm_shrink=True))
+        self.keep_button = widgets.Button(description="Keep the cluster as it is")
+        self.keep_button.on_click(lambda _: self._cancel_shrink())
+        self.shrink_box = widgets.VBox(
+            [self.shrink_warning, widgets.HBox([self.shrink_button, self.keep_button])],
+            layout=widgets.Layout(display="none"),
+        )
+        self.shrink_box.add_class("azml-sizer-shrink")
         self.result_view = widgets.HTML()
         self.computes_view = widgets.HTML()
         self.problems = widgets.HTML()
@@ -186,6 +214,7 @@ class ClusterSizer(widgets.VBox):
                 self.table,
                 self.cost,
                 actions,
+                self.shrink_box,
                 self.result_view,
                 self.computes_view,
             ]
@@ -236,6 +265,8 @@ class ClusterSizer(widgets.VBox):
     def _inputs_changed(self, change: dict | None = None) -> None:
         if self._rendering:
             return
+        self._prefill_from_cluster()
+        self._cancel_shrink()  # any change of the inputs asks again
         problems: list[str] = []
         data_bytes = self._data_bytes(problems)
         memory = self.kernel_memory if self.kernel_input.value else None
@@ -265,6 +296,28 @@ class ClusterSizer(widgets.VBox):
         self.result = recommend(request, self._sizes, usage, self.prices)
         self._problems = problems
         self._render()
+
+    def _prefill_from_cluster(self) -> None:
+        """When the name is an existing cluster's (at open, or typed later), show its current settings:
+        pressing Update without touching anything then changes nothing."""
+        name = self.name_input.value
+        existing = self._computes.get(name)
+        if existing is None or self._prefilled_for == name:
+            return
+        self._prefilled_for = name
+        given = self._given if name == self._opened_name else {}  # the caller's values: for the cluster named at open
+        self._rendering = True
+        try:
+            self.min_nodes_input.value = given.get("min_nodes", existing.min_nodes)
+            self.max_nodes_input.value = given.get("max_nodes", existing.max_nodes)
+            self.tier_input.value = _tier_value(given.get("tier", existing.tier))
+            if "idle_minutes" in given:
+                self.idle_input.value = given["idle_minutes"]
+            elif existing.idle_seconds is not None:
+                self.idle_input.value = existing.idle_seconds / 60
+        finally:
+            self._rendering = False
+        self._prefer_size = existing.size
 
     def _data_bytes(self, problems: list[str]) -> int | None:
         text = self.data_input.value.strip()
@@ -307,7 +360,11 @@ class ClusterSizer(widgets.VBox):
         self.problems.value = "".join(_error(p) for p in self._problems)
 
         names = [r.name for r in result.recommendations]
-        keep = self.size_input.value if self.size_input.value in names else (names[0] if names else None)
+        prefer, self._prefer_size = self._prefer_size, None  # an existing cluster's own size, once
+        if prefer in names:
+            keep = prefer
+        else:
+            keep = self.size_input.value if self.size_input.value in names else (names[0] if names else None)
         self._rendering = True
         try:
             self.size_input.options = [(f"{r.rank}. {r.name}", r.name) for r in result.recommendations]
@@ -367,11 +424,24 @@ class ClusterSizer(widgets.VBox):
         return [r.name for r in self.result.recommendations] if self.result else []
 
     # ---- Create/Update -----------------------------------------------------------------------------
-    def create(self) -> None:
-        """Create or update the cluster with the chosen size, in a background thread (see ``wait``)."""
+    def create(self, *, confirm_shrink: bool = False) -> None:
+        """Create or update the cluster with the chosen size, in a background thread (see ``wait``).
+
+        An update that lowers the cluster's max nodes only asks first (``pending_shrink``, with Shrink
+        and Keep buttons); ``confirm_shrink=True`` (the Shrink button) goes ahead."""
         chosen = self.chosen
         if chosen is None or self._problems or not self._idle.is_set():
             return
+        warning = self._shrink_message()
+        if warning and not confirm_shrink:
+            self.pending_shrink = warning
+            self.shrink_warning.value = (
+                f"<div class='azml-warning' style='color:var(--jp-warn-color1)'>{html.escape(warning)}</div>"
+            )
+            self.shrink_button.description = f"Shrink to {self.max_nodes_input.value} max nodes"
+            self.shrink_box.layout.display = "flex"
+            return
+        self._cancel_shrink()
         self._idle.clear()
         self.create_button.disabled = True
         self.error = None
@@ -390,6 +460,34 @@ class ClusterSizer(widgets.VBox):
             target=self._provision, args=(arguments, verb), name=f"azml-sizer-{arguments['name']}", daemon=True
         )
         self._thread.start()
+
+    def _shrink_message(self) -> str | None:
+        existing = self._computes.get(self.name_input.value)
+        wanted = self.max_nodes_input.value
+        if existing is None or wanted >= existing.max_nodes:
+            return None
+        busy = existing.current_nodes or 0
+        queued = existing.queued_jobs or 0
+        load = f"{busy} node{'s' if busy != 1 else ''} busy now"
+        if queued:
+            load += f", {queued} job{'s' if queued != 1 else ''} waiting"
+        lost = max(0, busy - wanted)
+        consequence = (
+            f"; {lost} running job{'s' if lost != 1 else ''} beyond the new limit keep their node until "
+            "they end, then the cluster holds at most "
+            f"{wanted}"
+            if lost
+            else f"; later jobs queue for {wanted} node{'s' if wanted != 1 else ''}"
+        )
+        return (
+            f"This shrinks {existing.name} from {existing.max_nodes} to {wanted} max node"
+            f"{'s' if wanted != 1 else ''} ({load}){consequence}. Shrink it?"
+        )
+
+    def _cancel_shrink(self) -> None:
+        self.pending_shrink = None
+        self.shrink_warning.value = ""
+        self.shrink_box.layout.display = "none"
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until no Create/Update is running (True), or ``timeout`` passed (False)."""
@@ -528,6 +626,10 @@ def _error(message: str) -> str:
 
 def _progress(message: str) -> str:
     return f"<span class='azml-sizer-progress'>&#8987; {html.escape(message)}</span>"
+
+
+def _tier_value(tier: str | None) -> str:
+    return "low_priority" if tier in ("low_priority", "LowPriority", "low priority") else "dedicated"
 
 
 def _squash(text: str) -> str:
