@@ -23,7 +23,10 @@ def test_submit_selected_cells_and_see_the_job(page: Page, lab_server) -> None:
     open_lab(page, lab_server, f"lab/tree/{name}")
     notebook = page.locator(".jp-NotebookPanel").filter(has=page.locator(".jp-Notebook"))
     expect(notebook.locator(".jp-Cell")).to_have_count(2)
-    # Run both cells (the job ships `greeting` from the kernel's namespace).
+    # Run both cells (the job ships `greeting` from the kernel's namespace). Keys typed before the
+    # notebook is wired to its kernel are lost (on a cold server the kernel starts after the page is
+    # shown; this test failed when it ran first in its file): wait for the idle kernel first.
+    expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible(timeout=60_000)
     page.locator(".jp-Notebook .jp-Cell").first.click()
     page.keyboard.press("Shift+Enter")
     page.keyboard.press("Shift+Enter")

@@ -72,6 +72,10 @@ class AzmlJupyter(ExtensionApp):
         self._backend: Backend | None = None
         self._backend_lock = threading.Lock()
         self.settings["azml"] = self
+        # the server's access log scrubs ?token=; it must scrub SAS signatures and the like too
+        from .redaction import access_log_scrub_keys
+
+        self.settings["extra_log_scrub_param_keys"] = access_log_scrub_keys(self.serverapp.extra_log_scrub_param_keys)
 
     def initialize_handlers(self) -> None:
         from .handlers import route_table

@@ -37,6 +37,7 @@ from ..models import Record, status_table
 from ..spec.names import check_name
 from . import submissions
 from .paths import RootPaths
+from .redaction import redact_uri
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.json")
 AUTH_RESOURCE = "azml"
@@ -115,9 +116,14 @@ class AzmlHandler(APIHandler):
 
     def log_exception(self, typ, value, tb) -> None:  # type: ignore[override]
         if isinstance(value, AzmlError) and value.status < 500:
-            self.log.info("%s %s -> %s %s", self.request.method, self.request.uri, value.status, value.message)
+            self.log.info("%s %s -> %s %s", self.request.method, redact_uri(self.request.uri), value.status,
+                          value.message)
             return
         super().log_exception(typ, value, tb)
+
+    def _request_summary(self) -> str:
+        # tornado's summary in its own warning and "Uncaught exception" lines: without the token
+        return f"{self.request.method} {redact_uri(self.request.uri)} ({self.request.remote_ip})"
 
     def created(self, location: str) -> None:
         self.set_header("Location", url_path_join(self.base_url, "azml", location))

@@ -142,10 +142,14 @@ class ClusterSizer(widgets.VBox):
             widgets.BoundedIntText(gpus, min=0, max=64, description="GPUs per node", style=_STYLE, layout=_NARROW)
         )
         self.min_nodes_input = control(
-            widgets.BoundedIntText(min_nodes or 0, min=0, max=10_000, description="Min nodes", style=_STYLE, layout=_NARROW)
+            widgets.BoundedIntText(
+                min_nodes or 0, min=0, max=10_000, description="Min nodes", style=_STYLE, layout=_NARROW
+            )
         )
         self.max_nodes_input = control(
-            widgets.BoundedIntText(max_nodes or 1, min=1, max=10_000, description="Max nodes", style=_STYLE, layout=_NARROW)
+            widgets.BoundedIntText(
+                max_nodes or 1, min=1, max=10_000, description="Max nodes", style=_STYLE, layout=_NARROW
+            )
         )
         self.tier_input = control(
             widgets.Dropdown(
@@ -160,7 +164,11 @@ class ClusterSizer(widgets.VBox):
             widgets.BoundedFloatText(
                 DEFAULT_IDLE_SECONDS / 60 if idle_minutes is None else idle_minutes,
                 min=0,
-                max=10_080, step=1, description="Idle minutes", style=_STYLE, layout=_NARROW
+                max=10_080,
+                step=1,
+                description="Idle minutes",
+                style=_STYLE,
+                layout=_NARROW,
             )
         )
         self.region_input = control(

@@ -1,0 +1,4 @@
+"""The security suite: the same server fixtures as the REST tests (a Jupyter server with the extension
+on a fresh local workspace)."""
+
+from tests.server.conftest import api, jp_server_config, root  # noqa: F401
