@@ -529,7 +529,14 @@ class LocalWorkspace:
             size, data = 0, b""
         if not ended or offset + len(data) < size:
             cut = max(data.rfind(b"\n"), data.rfind(b"\r"))
-            data = data[: cut + 1] if cut >= 0 else b""
+            if cut >= 0:
+                data = data[: cut + 1]
+            elif len(data) == max_bytes:
+                # one line longer than a whole read: hand it over in pieces (else the reader never
+                # gets past it), cut where no UTF-8 character is split
+                data = data[: _utf8_boundary(data)]
+            else:
+                data = b""
         next_offset = offset + len(data)
         complete = ended and next_offset >= size
         return data.decode("utf-8", "replace"), next_offset, complete, status
@@ -619,3 +626,15 @@ def _compute(row: dict[str, Any], load: tuple[int, int]) -> ComputeInfo:
         location="local",
         queued_jobs=load[1],
     )
+
+
+def _utf8_boundary(data: bytes) -> int:
+    """The length of ``data`` without a UTF-8 character cut off at its end."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte < 0x80:  # ASCII: nothing is cut
+            return len(data)
+        if byte >= 0xC0:  # the lead byte of the last character: is the character whole?
+            width = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return len(data) if back >= width else len(data) - back
+    return len(data)

@@ -251,3 +251,33 @@ async def test_a_long_log_streams_whole_and_in_order(api, root, sse, wait_job, a
     assert len(log.encode()) > 3 << 20
     assert stream.text() == log
     assert len([e for e in stream.events if e["event"] == "log"]) >= 3
+
+
+async def test_a_line_longer_than_one_read_streams_and_the_stream_ends(api, root, sse, azml_home):
+    """A 2.5 MiB line without a line break (one backend read is 1 MiB): it arrives in pieces while the
+    job still runs, the rest follows, and the stream ends with the job (it used to stall for ever)."""
+    (root / "wide").mkdir()
+    gate = root / "wide.gate"
+    (root / "wide" / "w.py").write_text(
+        "import os, sys, time\n"
+        "sys.stdout.write('é' * (5 << 19)); sys.stdout.flush()\n"  # 2.5 MiB of two-byte characters
+        f"deadline = time.time() + 60\nwhile not os.path.exists({str(gate)!r}) and time.time() < deadline:\n"
+        "    time.sleep(0.02)\n"
+        "print('\\ntail line', flush=True)\n"
+    )
+    reply = await api("POST", "jobs", {"yaml": f"command: python w.py\nenvironment: {ENV}\ncode: ./wide\n",
+                                       "name": "wide"})
+    assert reply.status == 201
+
+    def on_event(event, stream):
+        pieces = [e for e in stream.events if e["event"] == "log"]
+        if event["event"] == "log" and sum(len(e["data"]) for e in pieces) >= 5 << 19:
+            gate.write_text("go")  # the whole wide line came while the job was still running
+        return False
+
+    stream = await asyncio.wait_for(sse("wide").run(on_event), timeout=90)
+    assert gate.exists() and stream.kinds()[-1] == "end"
+    log = full_log(azml_home, "wide")
+    pieces = [e for e in stream.events if e["event"] == "log"]
+    assert len(pieces) >= 3 and max(int(e["id"]) for e in pieces) == len(log.encode())
+    assert "".join(e["data"] for e in pieces).replace("\n", "") == log.replace("\n", "")  # no character split
