@@ -66,6 +66,13 @@ class NotFound(AzmlError):
     code = "not_found"
 
 
+class PayloadTooLarge(AzmlError):
+    """A request body over the documented size limit."""
+
+    status = 413
+    code = "payload_too_large"
+
+
 class Conflict(AzmlError):
     status = 409
     code = "conflict"

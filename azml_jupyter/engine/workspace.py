@@ -9,6 +9,7 @@ Any number of processes may open the same workspace at the same time.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import time
@@ -479,8 +480,8 @@ class LocalWorkspace:
                 )
         before = None
         if cursor:
-            if not cursor.isdigit():
-                raise InvalidRequest(f"Invalid cursor {cursor!r}.")
+            if not re.fullmatch(r"[0-9]{1,18}", cursor):  # ASCII digits that fit SQLite's integer
+                raise InvalidRequest(f"Invalid cursor {cursor[:40]!r}: pass the next_cursor of a previous page.")
             before = int(cursor)
         rows = self.store.list_jobs(
             parent=parent, statuses=statuses, experiment=experiment, before_seq=before, limit=limit + 1

@@ -18,6 +18,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -32,7 +33,7 @@ from jupyter_server.utils import url_path_join
 from tornado.iostream import StreamClosedError
 
 from ..backends.base import ComputeRequest
-from ..errors import AzmlError, Forbidden, InvalidRequest
+from ..errors import AzmlError, Forbidden, InvalidRequest, PayloadTooLarge
 from ..models import Record, status_table
 from ..spec.names import check_name
 from . import submissions
@@ -46,6 +47,10 @@ AUTH_RESOURCE = "azml"
 LOG_POLL_SECONDS = 0.1
 KEEPALIVE_SECONDS = 15.0
 CATCH_UP_BYTES = 256 << 10  # a chunk this big means more is waiting: no pause before the next read
+# Request bodies (docs/rest-api.md): a job file inline, a copy-in or compute request. Bigger is refused
+# (413) before it is parsed or stored; bodies over PARSE_ON_LOOP_BYTES are parsed in the worker pool.
+MAX_BODY_BYTES = 1 << 20
+PARSE_ON_LOOP_BYTES = 64 << 10
 
 
 class AzmlHandler(APIHandler):
@@ -73,14 +78,22 @@ class AzmlHandler(APIHandler):
     async def run(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await self.azml.run(function, *args, **kwargs)
 
-    def json_body(self, allowed: set[str] | None = None, required: tuple[str, ...] = ()) -> dict[str, Any]:
-        """The request body as a JSON object; unknown fields (typos) and missing ones are 400s."""
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()  # authentication first: a stranger learns nothing of the limits
+        if len(self.request.body or b"") > MAX_BODY_BYTES:
+            raise PayloadTooLarge(
+                f"The request body is {len(self.request.body) // 1024} KiB; the limit is {MAX_BODY_BYTES // 1024} "
+                "KiB. Put large job files next to the notebook and submit them by path.",
+                details={"limit_bytes": MAX_BODY_BYTES},
+            )
+
+    async def json_body(self, allowed: set[str] | None = None, required: tuple[str, ...] = ()) -> dict[str, Any]:
+        """The request body as a JSON object; unknown fields (typos) and missing ones are 400s. A large
+        body is parsed in the worker pool, not on the event loop."""
         body: Any = {}
         if self.request.body:
-            try:
-                body = json.loads(self.request.body)
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise InvalidRequest(f"The request body is not valid JSON: {exc}") from None
+            raw = self.request.body
+            body = await self.run(_parse_json, raw) if len(raw) > PARSE_ON_LOOP_BYTES else _parse_json(raw)
         if not isinstance(body, dict):
             raise InvalidRequest("The request body must be a JSON object.")
         if allowed is not None:
@@ -127,6 +140,15 @@ class AzmlHandler(APIHandler):
 
     def created(self, location: str) -> None:
         self.set_header("Location", url_path_join(self.base_url, "azml", location))
+
+
+def _parse_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise InvalidRequest("The request body is nested too deeply to be a request of this API.") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(f"The request body is not valid JSON: {exc}") from None
 
 
 def _plain(value: Any) -> Any:
@@ -220,7 +242,7 @@ class ComputeHandler(AzmlHandler):
     @tornado.web.authenticated
     @authorized
     async def put(self, name: str) -> None:
-        body = self.json_body({"size", "min_nodes", "max_nodes", "idle_seconds", "tier"})
+        body = await self.json_body({"size", "min_nodes", "max_nodes", "idle_seconds", "tier"})
         request = ComputeRequest(
             name=check_name("compute", name),
             size=_str_field(body, "size"),
@@ -244,7 +266,7 @@ class DataHandler(AzmlHandler):
     @tornado.web.authenticated
     @authorized
     async def post(self) -> None:
-        body = self.json_body({"path", "name", "type", "version", "description"}, required=("path", "name"))
+        body = await self.json_body({"path", "name", "type", "version", "description"}, required=("path", "name"))
         name = check_name("data asset", body["name"])
         version = body.get("version")
         if isinstance(version, int) and not isinstance(version, bool):
@@ -316,7 +338,7 @@ class JobsHandler(AzmlHandler):
     @tornado.web.authenticated
     @authorized
     async def post(self) -> None:
-        body = self.json_body()
+        body = await self.json_body()
         kind, name = submissions.parse_request(body)
         paths = self.paths
 
@@ -340,7 +362,7 @@ class CancelHandler(AzmlHandler):
     @tornado.web.authenticated
     @authorized
     async def post(self, name: str) -> None:
-        self.json_body(set())
+        await self.json_body(set())
         self.write_json(await self.call("cancel_job", name), status=202)
 
 
@@ -359,7 +381,7 @@ class DownloadHandler(AzmlHandler):
     @tornado.web.authenticated
     @authorized
     async def post(self, name: str) -> None:
-        body = self.json_body({"path", "output"}, required=("path",))
+        body = await self.json_body({"path", "output"}, required=("path",))
         output = _str_field(body, "output")
         paths = self.paths
 
@@ -457,8 +479,8 @@ class LogsHandler(AzmlHandler):
 
     def _start_offset(self) -> int:
         text = self.request.headers.get("Last-Event-ID") or self.get_query_argument("offset", None) or "0"
-        if not text.isdigit():
-            raise InvalidRequest(f"Last-Event-ID / offset must be a byte offset (a whole number), not {text!r}.")
+        if not re.fullmatch(r"[0-9]{1,18}", text):  # ASCII digits ("²".isdigit() is true) of a 64-bit offset
+            raise InvalidRequest(f"Last-Event-ID / offset must be a byte offset (a whole number), not {text[:40]!r}.")
         return int(text)
 
 
