@@ -59,6 +59,10 @@ class AzmlJupyter(ExtensionApp):
         help="How to sign in to Azure: DefaultAzureCredential, device code (JupyterHub, remote servers), "
         "managed identity (compute instances) or the Azure CLI's sign-in.",
     ).tag(config=True)
+    max_log_streams = Int(64, help="Log streams (SSE) open at once, in all; more get 429.").tag(config=True)
+    max_log_streams_per_client = Int(16, help="Log streams (SSE) open at once per client address; more get 429.").tag(
+        config=True
+    )
     max_workers = Int(8, help="Threads for backend and disk work (the event loop never waits on them).").tag(config=True)
     backend_factory = CallableTrait(
         None,
@@ -72,6 +76,9 @@ class AzmlJupyter(ExtensionApp):
         self._backend: Backend | None = None
         self._backend_lock = threading.Lock()
         self.settings["azml"] = self
+        from .stream_slots import StreamSlots
+
+        self.log_streams = StreamSlots(self.max_log_streams, self.max_log_streams_per_client)
         # the server's access log scrubs ?token=; it must scrub SAS signatures and the like too
         from .redaction import access_log_scrub_keys
 

@@ -435,6 +435,11 @@ class LogsHandler(AzmlHandler):
     async def get(self, name: str) -> None:
         offset = self._start_offset()
         chunk = await self.call("read_logs", name, offset)  # 404 / 400 as JSON, before the stream starts
+        # Per client address: with token authentication jupyter_server names each request's user anew.
+        with self.azml.log_streams.hold(self.request.remote_ip or "?"):  # 429 as JSON, before the stream starts
+            await self._stream(name, chunk)
+
+    async def _stream(self, name: str, chunk: Any) -> None:
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
         self.set_header("X-Accel-Buffering", "no")  # nginx and friends: do not buffer the stream

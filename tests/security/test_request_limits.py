@@ -54,6 +54,8 @@ async def test_bodies_over_the_limit_are_413_and_nothing_is_stored(api, stored_s
 
 async def test_a_large_body_under_the_limit_still_works(api, wait_job):
     padding = "# " + "y" * (MAX_BODY_BYTES // 2) + "\n"
-    reply = await api("POST", "jobs", {"yaml": f"{padding}command: echo fine\nenvironment: azureml:e:1\n", "name": "ok"})
+    reply = await api(
+        "POST", "jobs", {"yaml": f"{padding}command: echo fine\nenvironment: azureml:e:1\n", "name": "ok"}
+    )
     assert reply.status == 201, reply.body[:300]
     assert json.loads(reply.body)["name"] == "ok"

@@ -281,3 +281,38 @@ async def test_a_line_longer_than_one_read_streams_and_the_stream_ends(api, root
     pieces = [e for e in stream.events if e["event"] == "log"]
     assert len(pieces) >= 3 and max(int(e["id"]) for e in pieces) == len(log.encode())
     assert "".join(e["data"] for e in pieces).replace("\n", "") == log.replace("\n", "")  # no character split
+
+
+@pytest.mark.azml_config(max_log_streams_per_client=2)
+async def test_open_log_streams_are_capped_per_client_and_a_closed_one_frees_its_slot(api, root, sse, jp_serverapp):
+    gates = [await submit_gated(api, root, f"capped{i}", 1, 0) for i in range(3)]
+    first_line = asyncio.Event()
+    hang_up = asyncio.Event()
+
+    def hold_open(event, stream):
+        if event["event"] == "log":
+            first_line.set()
+        return hang_up.is_set()
+
+    held = [asyncio.create_task(sse(f"capped{i}").run(hold_open)) for i in range(2)]
+    await asyncio.wait_for(first_line.wait(), 30)
+    slots = jp_serverapp.web_app.settings["azml"].log_streams
+    for _ in range(200):  # both streams are open
+        if slots.open == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert slots.open == 2
+    refused = await sse("capped2").run()
+    assert refused.status == 429
+
+    reply = await api("GET", "jobs/capped2/logs")
+    assert reply.status == 429 and reply.json["error"] == "throttled" and "the limit is 2" in reply.json["message"]
+
+    gates[0].write_text("go")  # capped0 ends: its stream ends and gives its slot back
+    assert (await asyncio.wait_for(held[0], 60)).kinds()[-1] == "end"
+    stream = await asyncio.wait_for(sse("capped2").run(lambda e, s: e["event"] == "log"), 30)
+    assert stream.status == 200
+    hang_up.set()
+    for gate in gates[1:]:
+        gate.write_text("go")
+    await asyncio.wait_for(held[1], 60)
