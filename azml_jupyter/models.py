@@ -169,6 +169,9 @@ class JobRecord(Record):
 
     _enums: ClassVar[dict[str, type[enum.Enum]]] = {"status": JobStatus}
 
+    def __post_init__(self) -> None:
+        self.studio_url = web_link(self.studio_url)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobRecord:
         record = super().from_dict(data)
@@ -279,3 +282,21 @@ class WorkspaceInfo(Record):
     studio_url: str | None = None
     home: str | None = None  # the local workspace folder
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.studio_url = web_link(self.studio_url)
+
+
+def web_link(url: str | None) -> str | None:
+    """``url`` if it is an https address with a host, else None: a link the panel, the widget and the
+    CLI show must never be ``javascript:`` or ``data:`` (a studio URL comes from the service or a
+    config.json that anyone with write access to it could change)."""
+    if not url:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if parts.scheme.lower() == "https" and parts.hostname else None
