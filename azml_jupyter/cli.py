@@ -43,9 +43,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # ---- plumbing ---------------------------------------------------------------------------------------
 def _backend(args: argparse.Namespace):
-    from .backends import open_backend
+    """The backend the settings name (``settings.py``: config files and environment, as the server
+    and its kernels read them), with this command's flags on top."""
+    from .settings import AzmlJupyter
 
-    return open_backend(args.backend, home=args.home, strict_compute=args.strict_compute)
+    settings = AzmlJupyter.load(
+        backend=args.backend, local_home=args.home, strict_compute=True if args.strict_compute else None
+    )
+    return settings.open_backend()
 
 
 def _emit(args: argparse.Namespace, value: Any, columns: Sequence[str] | None = None) -> None:

@@ -273,9 +273,9 @@ def test_magic_in_process(local_backend, monkeypatch):
     from IPython.core.error import UsageError
     from IPython.core.interactiveshell import InteractiveShell
 
-    from azml_jupyter.notebook import handle
+    from azml_jupyter import settings
 
-    monkeypatch.setattr(handle, "_default_backend", local_backend)
+    monkeypatch.setattr(settings, "_process_backend", local_backend)
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "azml_jupyter")
     sizer = shell.run_line_magic("azml_size", "--max-nodes 3 --min-nodes 1 --memory 2 --name sized --idle-minutes 5")

@@ -114,9 +114,9 @@ def ensure_cluster(
     ``on_progress(operation)`` is called with the operation each time it is read while waiting.
     """
     if backend is None:
-        from ..notebook.handle import default_backend
+        from ..settings import process_backend
 
-        backend = default_backend()
+        backend = process_backend()
     check_name("compute", name)
     min_nodes = _whole("min_nodes", min_nodes, 0)
     max_nodes = _whole("max_nodes", max_nodes, 1)

@@ -74,9 +74,9 @@ class ClusterSizer(widgets.VBox):
         kernel_memory: KernelMemory | None = None,
     ):
         if backend is None:
-            from ..notebook.handle import default_backend
+            from ..settings import process_backend
 
-            backend = default_backend()
+            backend = process_backend()
         self.backend = backend
         self.prices = prices or PriceTable.load()
         self.kernel_memory = kernel_memory
