@@ -308,6 +308,13 @@ class AzureBackend:
             request=request.to_dict(),
         )
 
+    def delete_compute(self, name: str) -> None:
+        """Delete a compute and wait until Azure ML has (as ``az ml compute delete`` does)."""
+        name = check_name("compute", name)
+        self.get_compute(name)  # NotFound, with the workspace's wording, before anything is sent
+        with self._call(Subject("compute", name)):
+            self.ml_client.compute.begin_delete(name).result()
+
     # ---- data ---------------------------------------------------------------------------------
     def list_data(self) -> list[DataAsset]:
         with self._call(Subject("workspace")):

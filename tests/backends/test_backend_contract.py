@@ -254,6 +254,17 @@ def test_create_then_resize_a_cluster(driver):
     assert "train-cluster" in {c.name for c in backend.list_computes()}
 
 
+def test_delete_a_cluster(driver):
+    backend = driver.backend
+    driver.wait_operation(backend.create_or_update_compute(ComputeRequest(name="gone-cluster", max_nodes=1)))
+    backend.delete_compute("gone-cluster")
+    assert "gone-cluster" not in {c.name for c in backend.list_computes()}
+    with pytest.raises(NotFound):
+        backend.get_compute("gone-cluster")
+    with pytest.raises(NotFound):
+        backend.delete_compute("gone-cluster")
+
+
 def test_compute_requests_are_validated_before_anything_happens(driver):
     with pytest.raises(InvalidRequest):
         driver.backend.create_or_update_compute(ComputeRequest(name="x", max_nodes=2))  # name too short
