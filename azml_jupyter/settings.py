@@ -16,7 +16,7 @@ first, as jupyter_server's own settings (``c.ServerApp.token`` over ``$JUPYTER_T
 5. the server's command line (``--AzmlJupyter.x=``) or the CLI's flags (``--backend``, ``--home``).
 
 The Azure workspace (subscription, resource group, name) keeps its own rule, "whole from one source"
-(``backends/azure.py: resolve_settings``): traits, else ``AZML_JUPYTER_*`` variables, else config.json.
+(``backends/azure_settings.py: resolve_settings``): traits, else ``AZML_JUPYTER_*`` variables, else config.json.
 
 ``AzmlJupyter.load()`` reads 1-4 without starting anything (no server, no azure.ai.ml import);
 :func:`process_backend` is the one place that opens "the backend" of a process.
