@@ -47,8 +47,11 @@ class AzmlMagics(Magics):
             current = len(history) - 1  # this cell is already in the history, as In[current]
             earlier = history[1:current]
             labels = [f"In [{i}]" for i in range(1, current)] + [f"In [{current}]"]
+            # the cell as JupyterLab shows it, magic line included, so line numbers in messages and in
+            # the job's tracebacks are the ones the user sees (the analysis turns that line into `pass`)
+            shown = f"%%azml_submit {line}".rstrip() + "\n" + cell
             result = submit_cells(
-                earlier + [cell],
+                earlier + [shown],
                 [len(earlier)],
                 namespace=self.shell.user_ns,
                 labels=labels,

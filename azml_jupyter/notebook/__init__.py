@@ -4,6 +4,7 @@
 
     analysis.py      which earlier-cell definitions a cell needs (ast), IPython syntax -> Python
     packaging.py     the job folder: script, shipped values, conda spec, job.yml
+    environment_capture.py  the kernel's distributions and Python version (also run in another kernel)
     azml_runtime.py  the helper shipped into every cell job (and the one value format implementation)
     submit.py        submit_cells, the %%azml_submit option line
     notebook_job.py  whole-notebook jobs with papermill

@@ -86,6 +86,15 @@ SHELL_CELL_MAGICS = frozenset({"bash", "sh"})
 MODULE_DUNDERS = frozenset({"__name__", "__doc__", "__file__", "__builtins__", "__spec__", "__loader__", "__package__"})
 # Names the kernel provides through builtins while a cell runs; the job's runtime provides them too.
 KERNEL_BUILTINS = frozenset({"display", "get_ipython"})
+# Builtins every Python process has (the ``site`` module adds exit/quit/help/...): IPython replaces
+# open/exit/quit in the user namespace and removes exit/quit from builtins while a cell runs, so the
+# kernel's own ``builtins`` is not the list.
+PYTHON_BUILTINS = frozenset(
+    set(dir(builtins)) - KERNEL_BUILTINS - {"__IPYTHON__"} | {"exit", "quit", "help", "copyright", "credits", "license"}
+)
+# IPython's input/output history in the user namespace (In/Out, _ih/_oh/_dh, _, __, ___, _N, _i, _ii,
+# _iii, _iN, _i00): a job has no history.
+_HISTORY_NAME = re.compile(r"^(In|Out|_ih|_oh|_dh|_{1,3}|_\d+|_i{1,3}|_i\d+|_i00)$")
 
 
 class CellAnalysisError(InvalidRequest):
@@ -229,8 +238,6 @@ class _MagicRewriter(ast.NodeVisitor):
             name, line, body = strings
             header = f"pass  # %%{name} {line}".rstrip() + "\n"
             if name in UNWRAPPED_CELL_MAGICS:
-                if name == "azml_submit":
-                    self._note("the %%azml_submit line itself is not part of the job (its options set the job's).")
                 self._replace(node, header + self._inner(body, node, f"%%{name}", node.lineno, indent=False))
                 return
             if name in DROPPED_CELL_MAGICS:
@@ -788,9 +795,14 @@ def _direct_bindings(node: ast.stmt) -> set[str]:
     return names
 
 
+def statement_start(node: ast.stmt) -> int:
+    """The first line of a statement, its decorators included."""
+    return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+
+
 def statement_source(python: str, node: ast.stmt) -> str:
     """The exact text of a statement (with its decorators) in the translated cell."""
-    start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+    start = statement_start(node)
     lines = python.splitlines()
     text = "\n".join(lines[start - 1 : node.end_lineno])
     return text if text.strip() else ast.unparse(node)
@@ -798,3 +810,12 @@ def statement_source(python: str, node: ast.stmt) -> str:
 
 def is_builtin(name: str) -> bool:
     return hasattr(builtins, name) or name in KERNEL_BUILTINS
+
+
+def history_kind(name: str) -> str | None:
+    """"input" / "output" / "directory" for IPython's history names, None for other names."""
+    if not _HISTORY_NAME.match(name):
+        return None
+    if name == "_dh":
+        return "directory"
+    return "input" if name == "In" or name.startswith("_i") else "output"

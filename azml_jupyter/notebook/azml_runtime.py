@@ -15,8 +15,8 @@ In the job: ``main.py`` calls ``start(globals())`` (binds ``--azml-input/--azml-
 names), ``value(name)`` for shipped variables, ``run_cell(path, globals())`` for each submitted cell,
 ``finish(globals())`` to save the ``--return`` variables into the ``azml_returns`` output.
 
-As a script: ``python azml_runtime.py notebook-error EXECUTED.ipynb`` names the cell of a failed
-papermill run (whole-notebook jobs) and exits 1.
+As a script: ``python azml_runtime.py papermill NB.ipynb outputs/NB.ipynb [papermill options]`` runs a
+whole-notebook job with the notebook's own kernel (``notebook_job.py``).
 """
 
 from __future__ import annotations
@@ -24,13 +24,17 @@ from __future__ import annotations
 import ast
 import io
 import json
+import linecache
 import math
 import os
 import pickle
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
+import traceback
 import types
 from typing import Any
 
@@ -232,17 +236,61 @@ def value(name: str) -> Any:
 
 
 def run_cell(file: str, namespace: dict[str, Any]) -> None:
-    """Run one submitted cell as the kernel would: its last expression, if any, is displayed (printed)."""
+    """Run one submitted cell as the kernel would: its last expression, if any, is displayed (printed).
+
+    The cell is compiled under its label (``In [6]``; its lines are the cell's, registered with
+    linecache as IPython does), so a traceback reads ``File "In [6]", line 2``. When the cell raises,
+    the traceback shows the user's frames only (cells and their functions, and the libraries they call;
+    not main.py or this file), then ``[azml] In [6], line 2: ValueError: ...`` as the last line, which
+    the local engine reports as the job's error; the job exits 1."""
     path = os.path.join(_here, file)
+    label = _job.get("files", {}).get(file, file)
     with open(path, encoding="utf-8") as fh:
-        tree = ast.parse(fh.read(), filename=path)
+        text = fh.read()
+    linecache.cache[label] = (len(text), None, text.splitlines(keepends=True), label)
+    tree = ast.parse(text, filename=label)
     last = tree.body[-1] if tree.body and isinstance(tree.body[-1], ast.Expr) else None
     body = tree.body[:-1] if last is not None else tree.body
-    exec(compile(ast.Module(body=body, type_ignores=[]), path, "exec"), namespace)
-    if last is not None:
-        result = eval(compile(ast.Expression(last.value), path, "eval"), namespace)
-        if result is not None:
-            display(result)
+    try:
+        exec(compile(ast.Module(body=body, type_ignores=[]), label, "exec"), namespace)
+        if last is not None:
+            result = eval(compile(ast.Expression(last.value), label, "eval"), namespace)
+            if result is not None:
+                display(result)
+    except Exception as exc:  # SystemExit/KeyboardInterrupt keep their meaning
+        sys.stdout.flush()
+        report = traceback.TracebackException.from_exception(exc)
+        where = _user_frames(report)
+        sys.stderr.write("".join(report.format()))
+        place = f"{where[0]}, line {where[1]}: " if where else ""
+        sys.stderr.write(f"[azml] {place}{''.join(report.format_exception_only()).strip()}\n")
+        sys.stderr.flush()
+        raise SystemExit(1) from None
+
+
+def _user_frames(report: traceback.TracebackException) -> tuple[str, int] | None:
+    """Drop this file's and main.py's own frames from ``report`` (and its causes), name frames of
+    main.py that are a cell's function by that cell and line; returns the innermost user place."""
+    own, main = os.path.realpath(__file__), os.path.realpath(os.path.join(_here, "main.py"))
+    blocks = _job.get("code_lines", [])
+    frames, place = [], None
+    for frame in report.stack:
+        filename = os.path.realpath(frame.filename) if os.path.isabs(frame.filename) else frame.filename
+        if filename == own:
+            continue
+        if filename == main:
+            block = next((b for b in blocks if b[0] <= frame.lineno <= b[1]), None)
+            if block is None:
+                continue  # main.py's own lines: imports, loading values, calling the cell
+            frame = traceback.FrameSummary(block[2], block[3] + frame.lineno - block[0], frame.name, line=frame.line)
+        frames.append(frame)
+        if frame.filename in _job.get("cells", []) or frame.filename in [b[2] for b in blocks]:
+            place = (frame.filename, frame.lineno)
+    report.stack = traceback.StackSummary.from_list(frames)
+    for linked in (report.__cause__, report.__context__):
+        if linked is not None:
+            _user_frames(linked)
+    return place
 
 
 def finish(namespace: dict[str, Any]) -> None:
@@ -331,33 +379,159 @@ def cd(line: str) -> None:
 
 
 # ---- whole-notebook jobs ---------------------------------------------------------------------------
-def notebook_error(path: str) -> int:
-    """Print which cell of a papermill-executed notebook failed (papermill marks nothing in the log's
-    last line); exit status 1 so the job is Failed with that line as its error."""
+NOTEBOOK_JOB_FILE = "azml_notebook.json"  # next to the notebook: its kernel, the submission's notes
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def run_papermill(args: list[str]) -> int:
+    """``python azml_runtime.py papermill NB.ipynb outputs/NB.ipynb -k KERNEL ...``: papermill's own
+    command line, run with the notebook's kernel (``azml_notebook.json``), cells numbered as the user
+    sees the notebook in the log, and a failure reported as the failing cell's traceback plus one line."""
+    with open(os.path.join(_here, NOTEBOOK_JOB_FILE), encoding="utf-8") as fh:
+        job = json.load(fh)
+    for note in job.get("notes", []):
+        print(f"[azml] note: {note}", flush=True)
+    kernels = _install_kernel(job["kernel"])
+    executed = args[1] if len(args) > 1 else ""
+    if os.path.dirname(executed):
+        os.makedirs(os.path.dirname(executed), exist_ok=True)  # ./outputs, the job's default output
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # as papermill's CLI does
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_CellNumbers(executed))
+    # jsonschema's optional IRI format checker (rfc3987_syntax, pulled in by nbformat) builds a grammar
+    # at import: 1.2 s of the 2.3 s `import papermill.cli` takes here; no notebook schema uses that format
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    from papermill.cli import papermill as papermill_cli
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        papermill_cli.main(args=args, prog_name="papermill", standalone_mode=False)
+    except PapermillExecutionError:
+        return notebook_error(executed)
+    except Exception as exc:  # a bad option, a parameter papermill cannot inject, a kernel that does not start
+        print(f"[azml] papermill failed before any cell raised: {type(exc).__name__}: {exc}", flush=True)
+        return 1
+    finally:
+        shutil.rmtree(kernels, ignore_errors=True)
+    return 0
+
+
+def _install_kernel(kernel: dict[str, Any]) -> str:
+    """Make the notebook's kernel papermill's ``-k NAME`` here: a kernelspec in a private JUPYTER_PATH
+    folder (searched before the user's and the system's). It runs the kernel's own interpreter where that
+    exists (the local engine: the machine the notebook was submitted from), else this job's Python, whose
+    environment was built from the kernel's captured one (Azure ML)."""
+    name, display_name = kernel["name"], kernel.get("display_name") or kernel["name"]
+    interpreter = kernel.get("interpreter") or ""
+    if interpreter and os.access(interpreter, os.X_OK):
+        argv, env = kernel["argv"], kernel.get("env", {})
+        print(
+            f"[azml] Notebook kernel: {display_name} ({name}), interpreter {interpreter} "
+            f"(Python {kernel.get('python', '?')})",
+            flush=True,
+        )
+    else:
+        argv, env = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"], {}
+        print(
+            f"[azml] Notebook kernel: {display_name} ({name}); its interpreter {interpreter} is not on this "
+            f"machine, so it runs with this job's Python {sys.executable} (Python {sys.version.split()[0]}), "
+            "from the environment captured from that kernel",
+            flush=True,
+        )
+    folder = tempfile.mkdtemp(prefix="azml-kernel-")
+    spec = os.path.join(folder, "kernels", name)
+    os.makedirs(spec)
+    with open(os.path.join(spec, "kernel.json"), "w", encoding="utf-8") as fh:
+        json.dump({"argv": argv, "display_name": display_name, "language": "python", "env": env}, fh)
+    os.environ["JUPYTER_PATH"] = os.pathsep.join([folder] + [p for p in [os.environ.get("JUPYTER_PATH")] if p])
+    return folder
+
+
+def _user_cells(notebook: dict[str, Any]) -> dict[int, str | None]:
+    """Cell index in the executed notebook -> how the user names it (``code cell 2``: the cell papermill
+    injects is not one of theirs); None for markdown and raw cells."""
+    labels: dict[int, str | None] = {}
+    number = 0
+    for index, cell in enumerate(notebook.get("cells", [])):
+        if cell.get("cell_type") != "code":
+            labels[index] = None
+        elif "injected-parameters" in (cell.get("metadata", {}).get("tags") or []):
+            labels[index] = "injected parameters cell"
+        else:
+            number += 1
+            labels[index] = f"code cell {number}"
+    return labels
+
+
+def _read_notebook(path: str) -> dict[str, Any] | None:
     try:
         with open(path, encoding="utf-8") as fh:
-            notebook = json.load(fh)
+            return json.load(fh)
     except (OSError, ValueError):
+        return None
+
+
+class _CellNumbers:
+    """A logging filter: papermill logs "Executing Cell 4----" counting every cell of the executed
+    notebook (markdown cells and the injected one too); say "code cell 2", as the user sees the notebook,
+    and leave out the cells that do not run."""
+
+    _LINE = re.compile(r"^(Executing|Ending) Cell (\d+)-*$")
+
+    def __init__(self, executed: str):
+        self.executed = executed
+        self.labels: dict[int, str | None] | None = None
+
+    def filter(self, record: Any) -> bool:
+        match = self._LINE.match(record.getMessage())
+        if not match:
+            return True
+        if self.labels is None:  # papermill wrote the executed notebook (injected cell in) before cell 1
+            self.labels = _user_cells(_read_notebook(self.executed) or {})
+        index = int(match.group(2)) - 1
+        if index not in self.labels:
+            return True
+        label = self.labels[index]
+        if label is None:
+            return False
+        record.msg, record.args = f"{match.group(1)} {label} ".ljust(45, "-"), ()
+        return True
+
+
+def notebook_error(path: str) -> int:
+    """Print the failing cell's traceback and, as the last line (the job's error), which cell failed,
+    numbered as in the notebook the user submitted; exit status 1."""
+    notebook = _read_notebook(path)
+    if notebook is None:
         print(f"[azml] the notebook did not run to the end and {path} was not written.", flush=True)
         return 1
-    code_cells = [c for c in notebook.get("cells", []) if c.get("cell_type") == "code"]
-    for number, cell in enumerate(code_cells, 1):
+    labels = _user_cells(notebook)
+    cells = notebook.get("cells", [])
+    # IPython's traceback says "Cell In[4]": the kernel's execution count, which counts the injected cell
+    by_count = {c.get("execution_count"): labels[i] for i, c in enumerate(cells) if c.get("execution_count")}
+    for index, cell in enumerate(cells):
         for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                source = "".join(cell.get("source", "")).strip().splitlines()
-                first = source[0][:80] if source else ""
-                count = cell.get("execution_count")
-                print(
-                    f"[azml] Notebook failed in code cell {number} (In [{count}]: {first!r}): "
-                    f"{output.get('ename')}: {output.get('evalue')}",
-                    flush=True,
-                )
-                return 1
+            if output.get("output_type") != "error":
+                continue
+            text = _ANSI.sub("", "\n".join(output.get("traceback", [])))
+            text = re.sub(r"Cell In\[(\d+)\]", lambda m: by_count.get(int(m.group(1))) or m.group(0), text)
+            print(text, flush=True)
+            source = "".join(cell.get("source", "")).strip().splitlines()
+            first = source[0][:80] if source else ""
+            name = os.path.basename(path)
+            print(
+                f"[azml] Notebook failed in {labels[index]} of {name} ({first!r}): "
+                f"{output.get('ename')}: {output.get('evalue')}",
+                flush=True,
+            )
+            return 1
     print("[azml] papermill failed before any cell raised (kernel start or a missing parameter).", flush=True)
     return 1
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "notebook-error":
-        sys.exit(notebook_error(sys.argv[2]))
-    sys.exit("usage: python azml_runtime.py notebook-error EXECUTED.ipynb")
+    if len(sys.argv) > 1 and sys.argv[1] == "papermill":
+        sys.exit(run_papermill(sys.argv[2:]))
+    sys.exit("usage: python azml_runtime.py papermill NOTEBOOK OUTPUT [papermill options]")

@@ -160,13 +160,21 @@ class Job:
         return dict(values)
 
     def _failure_message(self, record: JobRecord) -> str:
-        tail = "\n".join(self.logs().rstrip().splitlines()[-15:])
+        """Status and error, the job's traceback unless the widget shows the log already (once is
+        enough), and where the full log is."""
         text = f"Job {self.name} {record.status.value}"
         if record.error:
             text += f": {record.error}"
-        if tail:
-            text += f"\nEnd of its log:\n{tail}"
-        return text
+        if self._monitor is not None and self._shown_in is not None:
+            self._monitor.wait(timeout=10)  # so the widget's log tail is the final one, traceback included
+        else:
+            excerpt = failure_excerpt(self.logs())
+            if excerpt:
+                text += f"\n{excerpt}"
+        where = f"%azml_logs {self.name}, or the job in the Azure ML panel"
+        if record.studio_url:
+            where += f", or {record.studio_url}"
+        return f"{text}\nThe full log is user_logs/std_log.txt of the job: {where}."
 
     # ---- display ----------------------------------------------------------------------------------
     def monitor(self):
@@ -205,6 +213,16 @@ class Job:
         record = self._record
         status = record.status.value if record else "?"
         return f"Job(name={self.name!r}, status={status!r})"
+
+
+def failure_excerpt(log: str, lines: int = 15) -> str:
+    """The end of a failed job's log that matters: from its last traceback on (a cell job's runtime
+    prints the user's frames only), else the last lines."""
+    text = log.rstrip()
+    start = text.rfind("Traceback (most recent call last):")
+    if start >= 0:
+        return text[start:]
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def remember(job: Job) -> None:

@@ -1,11 +1,18 @@
 """Whole-notebook jobs with papermill semantics.
 
-The job folder holds the notebook, unchanged, in ``src/``; the job's command runs papermill on it::
+The job folder holds the notebook, unchanged, in ``src/``; the job's command runs papermill on it through
+the job's runtime helper (``azml_runtime.py papermill`` takes papermill's own command line)::
 
-    mkdir -p outputs && papermill NB.ipynb outputs/NB.ipynb -k python3 --log-output --no-progress-bar \
-        -p lr ${{inputs.lr}} -p data ${{inputs.data}} [-f azml_parameters.yaml] \
-      || python azml_runtime.py notebook-error outputs/NB.ipynb
+    python azml_runtime.py papermill NB.ipynb outputs/NB.ipynb -k KERNEL -l python --log-output \
+        --no-progress-bar -p lr ${{inputs.lr}} -p data ${{inputs.data}} [-f azml_parameters.yaml]
 
+- The notebook runs with its own kernel (``metadata.kernelspec``), as in JupyterLab: its interpreter is
+  looked up here and its environment captured from it (``environment/conda.yaml``, its Python version),
+  and ``src/azml_notebook.json`` carries the kernel's command. In the job the runtime makes that kernel
+  papermill's ``-k KERNEL``: the kernel's own interpreter where it exists (the local engine, same
+  machine), else the job environment's Python, built from the captured environment (Azure ML). The job
+  log's first lines name the kernel and interpreter, and the notes of the submission (papermill's
+  "Passed unknown parameter", no cell tagged ``parameters``, what the capture left out).
 - Parameters are injected after the cell tagged ``parameters`` (papermill's rule; without such a cell
   papermill puts them first). Numbers and plain strings become job inputs (``-p``), so each run can
   change them (``az ml job create --set inputs.lr=0.1``, the studio's "clone"); values papermill would
@@ -15,15 +22,19 @@ The job folder holds the notebook, unchanged, in ``src/``; the job's command run
   passed as the parameter of the same name.
 - The executed notebook is written to ``./outputs/``, i.e. the job's default output
   (``artifacts/outputs/NB.ipynb`` after ``az ml job download`` / ``Job.download()``).
-- When a cell fails, papermill exits non-zero and ``azml_runtime.py notebook-error`` prints the failing
-  cell (number, first line, exception) as the last log line, which becomes the job's error.
+- When a cell fails, the runtime prints the cell's traceback and, as the last log line (the job's error
+  on the local engine), the failing cell numbered as the user sees the notebook (``code cell 2``: the
+  cell papermill injects is not counted); papermill's "Executing Cell N" lines are renumbered likewise.
 """
 
 from __future__ import annotations
 
 import ast
+import json
+import os
 import shlex
 import shutil
+import sys
 import tempfile
 import time
 import uuid
@@ -32,13 +43,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidRequest
-from . import analysis, azml_runtime
+from ..spec import secrets
+from . import analysis, azml_runtime, environment_capture
 from .packaging import (
     DEFAULT_IMAGE,
     SCHEMA,
     JobFolder,
     _copy_local_modules,
-    _requirements,
     check_no_secrets,
     compute_reference,
     data_input,
@@ -51,9 +62,11 @@ if TYPE_CHECKING:
     from azure.ai.ml.entities import Command
 
 PARAMETER_FILE = "azml_parameters.yaml"
-KERNEL = "python3"
-# What the job needs on top of what the notebook imports.
-RUNNER_MODULES = {"papermill", "ipykernel", "nbformat"}
+DEFAULT_KERNEL = "python3"  # for a notebook whose metadata names no kernel (JupyterLab would ask)
+# What the job needs on top of what the notebook imports: the kernel side (captured from the kernel's
+# interpreter) and the side that runs papermill (captured from this process).
+KERNEL_MODULES = {"ipykernel"}
+RUNNER_MODULES = {"papermill", "nbformat"}
 FOLDER_MAX_AGE = 24 * 3600
 
 
@@ -93,11 +106,8 @@ def build_notebook_job(
     both = set(parameters) & set(inputs)
     if both:
         raise InvalidRequest(f"{', '.join(sorted(both))} given both as a parameter and as an input.")
-    tagged = [c for c in code_cells if "parameters" in (c.metadata.get("tags") or [])]
-    if (parameters or inputs) and not tagged:
-        notes.append(
-            f"{path.name} has no cell tagged 'parameters'; papermill injects the parameters before the first cell."
-        )
+    kernel = notebook_kernel(notebook, path, notes)
+    notes.extend(_parameter_notes(path, code_cells, list(parameters) + list(inputs)))
 
     root = Path(folder)
     src = root / "src"
@@ -106,7 +116,7 @@ def build_notebook_job(
     shutil.copy2(azml_runtime.__file__, src / "azml_runtime.py")
 
     job_inputs: dict[str, Any] = {}
-    words = [f"-k {KERNEL}", "--log-output", "--no-progress-bar"]
+    words = [f"-k {shlex.quote(kernel['name'])}", "-l python", "--log-output", "--no-progress-bar"]
     in_file: dict[str, Any] = {}
     for key, value in parameters.items():
         if _as_job_input(value):
@@ -126,15 +136,12 @@ def build_notebook_job(
             raise InvalidRequest(f"Parameters must be YAML-serialisable values: {exc}") from None
         words.append(f"-f {PARAMETER_FILE}")
     executed = f"outputs/{path.name}"
-    command = (
-        f"mkdir -p outputs && papermill {shlex.quote(path.name)} {shlex.quote(executed)} {' '.join(words)}"
-        f" || python azml_runtime.py notebook-error {shlex.quote(executed)}"
-    )
+    command = f"python azml_runtime.py papermill {shlex.quote(path.name)} {shlex.quote(executed)} {' '.join(words)}"
 
-    modules = set(RUNNER_MODULES)
+    modules: set[str] = set()
     for number, cell in enumerate(code_cells, 1):
         try:
-            translated = analysis.translate_cell(cell.source, f"cell {number}", strict=False)
+            translated = analysis.translate_cell(cell.source, f"code cell {number}", strict=False)
         except analysis.CellAnalysisError as exc:
             notes.append(f"Not analysed for imports: {exc.message}")
             continue
@@ -144,9 +151,19 @@ def build_notebook_job(
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 modules.add(node.module.split(".")[0])
     local = _copy_local_modules(modules, src, notes)
-    requirements = _requirements(modules - local, notes)
+    captured = _capture_kernel(kernel, sorted((modules - local) | KERNEL_MODULES))
+    notes.extend(captured["notes"])
+    kernel["python"] = captured["python"]
+    requirements = _with_runner(captured["requirements"])
     if environment is None:
-        write_conda_file(root / "environment" / "conda.yaml", requirements)
+        write_conda_file(
+            root / "environment" / "conda.yaml",
+            requirements,
+            python_version=captured["python"],
+            extra_comment=f"# The notebook's kernel: {kernel['display_name']} ({kernel['name']}); papermill added.\n",
+        )
+    job_file = {"notebook": path.name, "kernel": kernel, "notes": notes}
+    (src / azml_runtime.NOTEBOOK_JOB_FILE).write_text(json.dumps(job_file, indent=2), encoding="utf-8")
 
     spec: dict[str, Any] = {"$schema": SCHEMA, "type": "command"}
     if name:
@@ -177,6 +194,86 @@ def build_notebook_job(
         values={},
         requirements=requirements,
     )
+
+
+def notebook_kernel(notebook: Any, path: Path, notes: list[str]) -> dict[str, Any]:
+    """The kernel the notebook runs with in JupyterLab (its ``metadata.kernelspec``), looked up as Jupyter
+    does (jupyter_client's KernelSpecManager): name, display name, command and environment variables,
+    and the interpreter that command runs."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    name = (notebook.metadata.get("kernelspec") or {}).get("name")
+    if not name:
+        name = DEFAULT_KERNEL
+        notes.append(f"{path.name} names no kernel in its metadata; it runs with the {DEFAULT_KERNEL!r} kernel.")
+    try:
+        spec = KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        raise InvalidRequest(
+            f"{path.name} runs with the kernel {name!r}, which is not installed here (`jupyter kernelspec list` "
+            "shows the installed ones): install it, or open the notebook, choose another kernel and save it.",
+            details={"kernel": name},
+        ) from None
+    if (spec.language or "").lower() != "python" or not spec.argv:
+        raise InvalidRequest(
+            f"{path.name} runs with the {spec.language or 'unknown'} kernel {name!r}; notebook jobs run "
+            "Python kernels.",
+            details={"kernel": name},
+        )
+    argv = [a.replace("{resource_dir}", spec.resource_dir) for a in spec.argv]
+    # jupyter_client's own rule (KernelManager.format_kernel_cmd): a bare "python" is the launcher's Python
+    if argv[0] in {"python", f"python{sys.version_info[0]}", "python{}.{}".format(*sys.version_info[:2])}:
+        argv[0] = sys.executable
+    env = {}
+    for key, value in (spec.env or {}).items():
+        if secrets.looks_like_secret(key):
+            notes.append(f"The kernel's environment variable {key} looks like a credential; the job does not get it.")
+        else:
+            env[key] = value
+    return {"name": name, "display_name": spec.display_name or name, "argv": argv, "env": env, "interpreter": argv[0]}
+
+
+def _capture_kernel(kernel: dict[str, Any], modules: list[str]) -> dict[str, Any]:
+    """The kernel's environment (as for cell jobs, which are built inside their kernel): in this process
+    when the kernel is this very interpreter, else by running the capture in the kernel's interpreter."""
+    interpreter = kernel["interpreter"]
+    # not realpath: a venv's python is a symlink to its base interpreter, yet another environment
+    if not kernel["env"] and os.path.abspath(interpreter) == os.path.abspath(sys.executable):
+        return environment_capture.capture(modules)
+    what = f"the notebook's kernel {kernel['name']!r}"
+    return environment_capture.capture_in(interpreter, modules, env={**os.environ, **kernel["env"]}, what=what)
+
+
+def _with_runner(requirements: list[str]) -> list[str]:
+    """The kernel's requirements plus papermill and nbformat from this process's environment, which runs
+    papermill (the kernel's environment need not have it; the job's one environment needs both)."""
+    names = {r.split("==")[0].lower() for r in requirements}
+    runner = environment_capture.capture(sorted(RUNNER_MODULES))["requirements"]
+    return sorted(requirements + [r for r in runner if r.split("==")[0].lower() not in names], key=str.lower)
+
+
+def _parameter_notes(path: Path, code_cells: list, names: list[str]) -> list[str]:
+    """papermill's warnings about parameters, said at submission (and printed at the top of the job's log)."""
+    if not names:
+        return []
+    tagged = [c for c in code_cells if "parameters" in (c.metadata.get("tags") or [])]
+    if not tagged:
+        return [
+            f"{path.name} has no cell tagged 'parameters'; papermill injects the parameters before the first "
+            f"cell (papermill: \"Passed unknown parameter: {', '.join(names)}\")."
+        ]
+    try:
+        cell = analysis.translate_cell(tagged[0].source, "parameters", strict=False)
+    except analysis.CellAnalysisError:
+        return []
+    unknown = [n for n in names if n not in analysis.definitions(cell, 0)]
+    if not unknown:
+        return []
+    return [
+        f"The cell tagged 'parameters' of {path.name} does not set {', '.join(unknown)}; papermill injects "
+        f"{'it' if len(unknown) == 1 else 'them'} anyway (papermill: \"Passed unknown parameter: "
+        f"{', '.join(unknown)}\")."
+    ]
 
 
 def _as_job_input(value: Any) -> bool:

@@ -4,12 +4,14 @@
     <folder>/src/main.py              the script: imports, notebook functions/classes, shipped values,
                                       then each submitted cell (run from its own file, so a traceback
                                       names the cell and its line), then the returns
-    <folder>/src/azml_cell_<n>.py     the submitted cells, IPython syntax rewritten (analysis.py)
+    <folder>/src/azml_<label>.py      the submitted cells (azml_in_7.py), IPython syntax rewritten (analysis.py)
     <folder>/src/azml_values/         shipped variables (azml_runtime formats) + manifest.json
-    <folder>/src/azml_job.json        what the runtime needs: value entries, returns, parameter types
+    <folder>/src/azml_job.json        what the runtime needs: value entries, returns, parameter types, and
+                                      how tracebacks name the user's code (cell files, main.py's cell lines)
     <folder>/src/azml_runtime.py      the runtime helper (a copy of azml_runtime.py)
     <folder>/src/<module>.py          local modules next to the notebook that the code imports
     <folder>/environment/conda.yaml   the kernel's distributions (with versions) the shipped code imports
+                                      (environment_capture.py)
 
 One builder for the magic, ``submit_cells``, the panel's command and ``azml-jupyter export``.
 """
@@ -18,8 +20,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import functools
-import importlib.metadata
 import importlib.util
 import inspect
 import json
@@ -38,7 +38,7 @@ import yaml
 
 from ..errors import InvalidRequest
 from ..spec import secrets
-from . import analysis, azml_runtime
+from . import analysis, azml_runtime, environment_capture
 from .analysis import CellAnalysisError, Definition, TranslatedCell
 
 if TYPE_CHECKING:
@@ -115,14 +115,17 @@ def build_cell_job(
     source: str | None = None,
     data_types: Mapping[str, str] | None = None,
     relative_paths: bool = False,
+    hidden: Mapping[str, Any] | None = None,
 ) -> JobFolder:
     """Write the job folder for ``cells[i] for i in selected`` into ``folder`` (which must be empty or
     absent). ``namespace`` is the kernel's (``get_ipython().user_ns``): values come from it.
     ``data_types``: the type (uri_file/uri_folder) of ``azureml:`` inputs, looked up by the caller.
     ``relative_paths``: write local input paths relative to ``folder`` (an exported, movable folder).
+    ``hidden``: what IPython itself put into ``namespace`` (default: ``user_ns_hidden`` of the running
+    shell when ``namespace`` is its ``user_ns``); those names are not the user's variables.
     Raises CellAnalysisError / UnserialisableVariable / SecretInJob / InvalidRequest before anything
     could be submitted."""
-    labels = list(labels) if labels is not None else [f"cell {i + 1}" for i in range(len(cells))]
+    labels = list(labels) if labels is not None else cell_labels(len(cells))
     selected = sorted(set(selected))
     if not selected:
         raise InvalidRequest("Select at least one cell to submit.")
@@ -149,7 +152,8 @@ def build_cell_job(
         earlier.update(analysis.definitions(translated, index))
 
     bound_by_job = set(options.inputs) | set(options.outputs) | set(options.params)
-    resolver = _Resolver(earlier, namespace, bound_by_job, notes)
+    hidden = injected_by_kernel(namespace) if hidden is None else hidden
+    resolver = _Resolver(earlier, namespace, bound_by_job, notes, hidden)
     tree = ast.Module(body=[stmt for cell in body for stmt in cell.tree.body], type_ignores=[])
     free = analysis.free_names(tree)
     resolver.resolve(free, where=", ".join(c.label for c in body))
@@ -177,14 +181,19 @@ def build_cell_job(
 
     modules = resolver.modules(body)
     local_files = _copy_local_modules(modules, src, notes)
-    requirements = _requirements(modules - local_files, notes)
+    captured = environment_capture.capture(sorted(modules - local_files))  # this process is the kernel
+    notes.extend(captured["notes"])
+    requirements = captured["requirements"]
 
-    main = _main_script(resolver, cell_files, source)
+    main, code_lines = _main_script(resolver, cell_files, source)
     (src / "main.py").write_text(main, encoding="utf-8")
     shutil.copy2(azml_runtime.__file__, src / "azml_runtime.py")
     job_json = {
         "source": source or "a notebook",
         "cells": [c.label for c in body],
+        # how a traceback names the user's code: cell files and the lines of main.py that came from cells
+        "files": {file: label for label, file in cell_files},
+        "code_lines": code_lines,
         "values": values,
         "returns": list(options.returns),
         "params": {k: _param_kind(v) for k, v in options.params.items()},
@@ -208,6 +217,28 @@ def build_cell_job(
         values=values,
         requirements=requirements,
     )
+
+
+def cell_labels(count: int, execution_counts: Sequence[int | None] | None = None) -> list[str]:
+    """How messages, job descriptions and tracebacks name cells: as JupyterLab shows them, ``In [5]``
+    for a cell with an execution count, else its position among the notebook's code cells."""
+    counts = list(execution_counts or [])
+    counts += [None] * (count - len(counts))
+    return [f"In [{n}]" if isinstance(n, int) and n > 0 else f"code cell {i + 1}" for i, n in enumerate(counts)]
+
+
+def injected_by_kernel(namespace: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What IPython put into ``namespace`` itself, when it is the running shell's ``user_ns``: its
+    ``user_ns_hidden`` (open/exit/quit/get_ipython, In/Out/_ih/_oh/_dh, and ``_``, ``_5``, ``_i5``... which
+    it pushes with ``interactive=False``). Empty outside IPython."""
+    if "IPython" not in sys.modules:
+        return {}
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None or shell.user_ns is not namespace:
+        return {}
+    return shell.user_ns_hidden
 
 
 def _has_code(tree: ast.Module) -> bool:
@@ -251,13 +282,22 @@ def _check_options(options: JobOptions) -> None:
 class _Resolver:
     """Decides, for each name the submitted code reads, how the job gets it."""
 
-    def __init__(self, earlier: dict[str, Definition], namespace: Mapping[str, Any], bound: set[str], notes: list[str]):
+    def __init__(
+        self,
+        earlier: dict[str, Definition],
+        namespace: Mapping[str, Any],
+        bound: set[str],
+        notes: list[str],
+        hidden: Mapping[str, Any],
+    ):
         self.earlier = earlier
         self.namespace = namespace
         self.bound = bound  # names the job binds itself (inputs, outputs, parameters)
         self.notes = notes
+        self.hidden = hidden  # what IPython put into the namespace itself
         self.imports: dict[str, tuple[tuple, str]] = {}  # name -> (order, statement)
-        self.code: dict[str, tuple[tuple, str, str, ast.AST | None]] = {}  # name -> (order, source, label, node)
+        # name -> (order, source, label, tree, first line in its cell or None)
+        self.code: dict[str, tuple[tuple, str, str, ast.AST | None, int | None]] = {}
         self.value_names: dict[str, tuple[tuple, str | None]] = {}  # name -> (order, cell label)
         self.runtime_names: set[str] = set()
         self._values: dict[str, dict[str, Any]] = {}
@@ -279,6 +319,24 @@ class _Resolver:
     def _resolve_one(self, name, line, optional, free, where, from_definition):
         if name in self.imports or name in self.code or name in self.value_names or name in self.bound:
             return []
+        if name in self.hidden and name in self.namespace and self.namespace[name] is self.hidden[name]:
+            # IPython's own object, not the user's (identity: a user who rebinds `open` keeps theirs)
+            kind = analysis.history_kind(name)
+            if kind is not None:
+                example = f"{name}[5]" if name in ("In", "Out", "_ih", "_oh", "_dh") else name
+                raise CellAnalysisError(
+                    f"{where}, line {line}: {name!r} is IPython's {kind} history of this kernel; a job has no "
+                    f"history. Put what the cell needs into a variable in an earlier cell (`value = {example}`) "
+                    "and use that. Nothing was submitted.",
+                    details={"name": name, "cell": where, "line": line},
+                )
+            if name in analysis.PYTHON_BUILTINS:
+                return []  # IPython's open/exit/quit stand in for the builtins; the job has the real ones
+            if name == "get_ipython":
+                raise CellAnalysisError(
+                    f"{where}, line {line}: get_ipython does not exist in a job.",
+                    details={"name": name, "cell": where, "line": line},
+                )
         if name in ("display",) and name not in self.namespace:
             self.runtime_names.add(name)
             return []
@@ -291,7 +349,10 @@ class _Resolver:
         if definition is not None and definition.kind in ("function", "class"):
             # the cell's own code, unless the kernel has since rebound the name to something else
             if not present or (_is_code_object(value) and _import_statement(name, value) is None):
-                return self._ship_code(name, definition.source or "", definition.label, self._order(definition))
+                start = analysis.statement_start(definition.node) if definition.node is not None else None
+                return self._ship_code(
+                    name, definition.source or "", definition.label, self._order(definition), start
+                )
         if present:
             if isinstance(value, types.ModuleType):
                 module = value.__name__
@@ -340,14 +401,14 @@ class _Resolver:
             details={"name": name, "cell": where, "line": line},
         )
 
-    def _ship_code(self, name: str, text: str, label: str, order: tuple) -> list:
+    def _ship_code(self, name: str, text: str, label: str, order: tuple, start: int | None = None) -> list:
         try:
             tree = ast.parse(text)
         except SyntaxError:
             raise CellAnalysisError(
                 f"The source of {name!r} ({label}) does not parse.", details={"name": name}
             ) from None
-        self.code[name] = (order, text, label, tree)
+        self.code[name] = (order, text, label, tree, start)
         inner = analysis.free_names(tree)
         return [(n, inner.lines.get(n, 0), n in inner.optional) for n in inner.needed if n != name]
 
@@ -418,7 +479,11 @@ def _import_statement(name: str, value: Any) -> str | None:
 
 
 # ---- main.py ---------------------------------------------------------------------------------------
-def _main_script(resolver: _Resolver, cell_files: list[tuple[str, str]], source: str | None) -> str:
+def _main_script(
+    resolver: _Resolver, cell_files: list[tuple[str, str]], source: str | None
+) -> tuple[str, list[list[Any]]]:
+    """main.py, and ``[first, last, label, line]`` for each block of main.py that is a cell's own
+    ``def``/``class`` (so a traceback through it names the cell and the cell's line)."""
     lines = [
         f'"""Job script generated by azml_jupyter from {source or "a notebook"}: '
         + ", ".join(label for label, _ in cell_files)
@@ -434,69 +499,27 @@ def _main_script(resolver: _Resolver, cell_files: list[tuple[str, str]], source:
     if resolver.imports:
         lines += ["", "# imports the submitted code uses"]
         lines += [text for _, text in sorted(resolver.imports.values(), key=lambda item: item[0])]
-    items: list[tuple[tuple, str]] = []
-    for name, (order, text, label, _) in resolver.code.items():
-        items.append((order, f"# {name}, from {label}\n{text.rstrip()}\n"))
+    items: list[tuple[tuple, str, str | None, int | None]] = []
+    for name, (order, text, label, _, start) in resolver.code.items():
+        items.append((order, f"# {name}, from {label}\n{text.rstrip()}\n", label, start))
     for name, (order, label) in resolver.value_names.items():
         where = f"from {label}" if label else "from the kernel"
-        items.append((order, f"{name} = _azml_runtime.value({name!r})  # {where}"))
+        items.append((order, f"{name} = _azml_runtime.value({name!r})  # {where}", None, None))
+    code_lines: list[list[Any]] = []
     if items:
         lines += ["", "# what the submitted code uses from earlier cells, in notebook order"]
-        lines += [text for _, text in sorted(items, key=lambda item: item[0])]
+        for _, text, label, start in sorted(items, key=lambda item: item[0]):
+            if start is not None:
+                first = "\n".join(lines).count("\n") + 3  # 1-based, after the "# name, from label" comment
+                code_lines.append([first, first + text.rstrip().count("\n") - 1, label, start])
+            lines.append(text)
     lines += [""]
     lines += [f"_azml_runtime.run_cell({file!r}, globals())  # {label}" for label, file in cell_files]
     lines += ["_azml_runtime.finish(globals())", ""]
-    return "\n".join(lines)
+    return "\n".join(lines), code_lines
 
 
-# ---- environment capture ---------------------------------------------------------------------------
-@functools.lru_cache(maxsize=1)
-def _packages_distributions() -> dict[str, list[str]]:
-    return importlib.metadata.packages_distributions()
-
-
-def _requirements(modules: set[str], notes: list[str]) -> list[str]:
-    """``dist==version`` for each installed distribution that provides one of ``modules``."""
-    stdlib = set(sys.stdlib_module_names)
-    mapping = _packages_distributions()
-    found: dict[str, str] = {}
-    for module in sorted(modules):
-        if module in stdlib or module in ("azml_runtime",):
-            continue
-        dists = mapping.get(module)
-        if not dists:
-            notes.append(f"Module {module!r} comes from no installed distribution; the job may not find it.")
-            continue
-        for dist_name in dists[:1]:
-            try:
-                dist = importlib.metadata.distribution(dist_name)
-            except importlib.metadata.PackageNotFoundError:
-                continue
-            canonical = dist.metadata["Name"] or dist_name
-            if _is_local_install(dist):
-                notes.append(
-                    f"{canonical} {dist.version} is installed from a local folder (editable or file://); "
-                    "it is not in the job's environment: publish it or pass --environment."
-                )
-                continue
-            found[canonical.lower()] = f"{canonical}=={dist.version}"
-    return [found[k] for k in sorted(found)]
-
-
-def _is_local_install(dist: importlib.metadata.Distribution) -> bool:
-    try:
-        text = dist.read_text("direct_url.json")
-    except Exception:
-        return False
-    if not text:
-        return False
-    try:
-        info = json.loads(text)
-    except ValueError:
-        return False
-    return bool(info.get("dir_info", {}).get("editable")) or str(info.get("url", "")).startswith("file:")
-
-
+# ---- environment capture (environment_capture.py) ---------------------------------------------
 def _copy_local_modules(modules: set[str], src: Path, notes: list[str]) -> set[str]:
     """Ship modules that live next to the notebook (``import helpers`` of ./helpers.py) with the code."""
     cwd = Path.cwd().resolve()
@@ -524,16 +547,20 @@ def _copy_local_modules(modules: set[str], src: Path, notes: list[str]) -> set[s
     return copied
 
 
-def write_conda_file(path: Path, requirements: Sequence[str], *, extra_comment: str = "") -> None:
+def write_conda_file(
+    path: Path, requirements: Sequence[str], *, python_version: str | None = None, extra_comment: str = ""
+) -> None:
+    """``python_version``: the kernel's full version (default: this process's, when it is the kernel)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    full = python_version or sys.version.split()[0]
+    python = ".".join(full.split(".")[:2])
     spec = {
         "name": "azml-notebook-job",
         "channels": ["conda-forge"],
         "dependencies": [f"python={python}", "pip", {"pip": list(requirements)}],
     }
     header = (
-        f"# Captured by azml_jupyter from the kernel's environment (Python {sys.version.split()[0]}):\n"
+        f"# Captured by azml_jupyter from the kernel's environment (Python {full}):\n"
         "# the installed distributions, with their versions, of the modules the job imports.\n" + extra_comment
     )
     path.write_text(header + dump_yaml(spec), encoding="utf-8")

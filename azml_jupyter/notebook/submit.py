@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import AzmlError
 from . import handle as _handle
 from .handle import Job
-from .packaging import JobFolder, JobOptions, build_cell_job
+from .packaging import JobFolder, JobOptions, build_cell_job, cell_labels
 
 
 @dataclasses.dataclass
@@ -86,6 +86,7 @@ def submit_cells(
     show: bool | None = None,
     namespace: MutableMapping[str, Any] | None = None,
     labels: Sequence[str] | None = None,
+    execution_counts: Sequence[int | None] | None = None,
     source: str | None = None,
     backend: Any = None,
 ) -> Job | DryRun:
@@ -98,6 +99,9 @@ def submit_cells(
     ``outputs``: names of output folders, bound likewise; ``params``: literal job inputs bound as
     variables; ``returns``: variables the job sends back (``Job.result()``; automatic with ``wait``).
     ``show``: display the live JobMonitor (default: when running in a kernel).
+    ``execution_counts``: each cell's count as JupyterLab shows it (None when it has none): cells are then
+    named ``In [5]`` in the job's description and tracebacks, else ``code cell 3`` (their position);
+    ``labels`` names them outright.
     Returns the ``Job`` handle, or a ``DryRun`` (``dry_run=True``: nothing is submitted).
     """
     if isinstance(cells, str):
@@ -107,6 +111,8 @@ def submit_cells(
         selected = [len(cells) - 1]
     if isinstance(returns, str):
         returns = [r.strip() for r in returns.split(",") if r.strip()]
+    if labels is None:
+        labels = cell_labels(len(cells), execution_counts)
     if namespace is None:
         namespace = kernel_namespace()
         if namespace is None:  # plain Python: the caller's module globals

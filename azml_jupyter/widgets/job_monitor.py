@@ -1,5 +1,5 @@
 """``JobMonitor``: a live view of one job in the notebook: status badge, elapsed time, the tail of the
-log, a Cancel button and (on Azure) a link to the studio.
+log (long lines wrap), a Cancel button while the job can be canceled and (on Azure) a link to the studio.
 
 It is updated from a background thread (ipywidgets 8 sends updates from any thread), so the kernel
 stays free while the job runs. Everything goes through the Backend protocol: ``get_job`` for status,
@@ -46,6 +46,7 @@ class JobMonitor(widgets.VBox):
         self.status: str = record.status.value if record else JobStatus.NOT_STARTED.value
         self.log_text = ""
         self._offset = 0
+        self._cancel_asked = False
         self._stop = threading.Event()
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
@@ -88,6 +89,7 @@ class JobMonitor(widgets.VBox):
         return self._done.is_set()
 
     def cancel(self) -> None:
+        self._cancel_asked = True
         try:
             self.record = self.backend.cancel_job(self.name)
             self.status = self.record.status.value
@@ -148,14 +150,18 @@ class JobMonitor(widgets.VBox):
             self.studio_link.value = (
                 f'<a href="{html.escape(record.studio_url)}" target="_blank" rel="noopener">Open in Azure ML studio</a>'
             )
-        self.cancel_button.disabled = status.is_terminal or status is JobStatus.CANCEL_REQUESTED
+        # asked for: disabled until the job ends; ended: gone (a disabled red button still looks live)
+        self.cancel_button.disabled = self._cancel_asked or status.is_terminal or status is JobStatus.CANCEL_REQUESTED
+        self.cancel_button.layout.display = "none" if status.is_terminal else None
         if record and record.error and status.is_terminal:
             self.error_html.value = _error_html(record.error)
         elif record and not record.error and self.error_html.value.startswith("<div class='azml-error'>Cannot refresh"):
             self.error_html.value = ""
         text = html.escape(self.log_text) if self.log_text else "<i>no log output yet</i>"
         self.log_view.value = (
+            # long lines (the engine's environment line, paths) wrap instead of scrolling the view sideways
             "<pre style='max-height:18em;overflow:auto;margin:0.3em 0;font-size:var(--jp-code-font-size);"
+            "white-space:pre-wrap;overflow-wrap:anywhere;"
             f"background:var(--jp-layout-color2);padding:0.4em'>{text}</pre>"
         )
 

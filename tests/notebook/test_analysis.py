@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from azml_jupyter.errors import InvalidRequest
 from azml_jupyter.notebook import azml_runtime
 from azml_jupyter.notebook.analysis import CellAnalysisError, free_names, translate_cell
-from azml_jupyter.errors import InvalidRequest
 from azml_jupyter.notebook.packaging import (
     JobOptions,
     UnserialisableVariable,
@@ -258,9 +258,9 @@ def test_unserialisable_variable_names_the_variable_and_its_cell_and_writes_noth
 
 
 def test_assigned_but_never_run_and_undefined_names_are_refused(tmp_path: Path):
-    with pytest.raises(CellAnalysisError, match="'rate' is assigned in cell 1 but has no value in the kernel"):
+    with pytest.raises(CellAnalysisError, match="'rate' is assigned in code cell 1 but has no value in the kernel"):
         build_cell_job(["rate = 0.1", "print(rate)"], [1], {"__name__": "__main__"}, JobOptions(), tmp_path / "a")
-    with pytest.raises(CellAnalysisError, match="cell 1, line 2: name 'mystery' is not defined"):
+    with pytest.raises(CellAnalysisError, match="code cell 1, line 2: name 'mystery' is not defined"):
         build_cell_job(["x = 1\nprint(mystery)"], [0], {"__name__": "__main__"}, JobOptions(), tmp_path / "b")
 
 
@@ -310,7 +310,8 @@ def test_traceback_points_at_the_cell_and_its_line(tmp_path: Path):
     )
     done = run_job_script(folder)
     assert done.returncode == 1
-    assert 'azml_in_7.py", line 2' in done.stderr and "ZeroDivisionError" in done.stderr
+    assert 'File "In [7]", line 2, in <module>\n    b = a / 0' in done.stderr and "ZeroDivisionError" in done.stderr
+    assert "main.py" not in done.stderr and "azml_runtime.py" not in done.stderr  # the user's frames only
 
 
 # ---- secrets and options ---------------------------------------------------------------------------
@@ -339,4 +340,4 @@ def test_job_json_and_conda_file(tmp_path: Path):
     conda = (folder.root / "environment" / "conda.yaml").read_text()
     assert "PyYAML==" in conda and f"python={sys.version_info.major}.{sys.version_info.minor}" in conda
     job = json.loads((folder.root / "src" / "azml_job.json").read_text())
-    assert job["cells"] == ["cell 1"] and job["returns"] == []
+    assert job["cells"] == ["code cell 1"] and job["returns"] == []
