@@ -104,8 +104,8 @@ def _kernel_sees(url: str, runtime: Path, answer: Path) -> str:
 
 
 KERNEL_CODE = (
-    "from pathlib import Path\nfrom azml_jupyter.settings import process_backend\n"
-    "Path({answer!r}).write_text(process_backend().workspace().home)"
+    "from pathlib import Path\nfrom azml_jupyter.notebook.handle import default_backend\n"
+    "Path({answer!r}).write_text(default_backend().workspace().home)"
 )
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import MutableMapping
 from pathlib import Path
@@ -18,8 +17,6 @@ from . import azml_runtime
 
 POLL_SECONDS = 0.25
 
-_lock = threading.Lock()
-_default_backend = None
 _last_job: Job | None = None
 
 
@@ -36,15 +33,11 @@ class JobNotFinished(AzmlError):
 
 
 def default_backend():
-    """The configured backend (``open_backend()``), opened once per process and shared by handles and
-    widgets (backends are thread-safe)."""
-    global _default_backend
-    with _lock:
-        if _default_backend is None:
-            from ..backends import open_backend
+    """This process's backend (``settings.process_backend``: the settings every process reads, the
+    server's own when this kernel was started by it), opened once and shared by handles and widgets."""
+    from ..settings import process_backend
 
-            _default_backend = open_backend()
-        return _default_backend
+    return process_backend()
 
 
 def last_job() -> Job | None:
