@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from lab_ui import JOB_TIMEOUT_MS, SIDEBAR, context_menu, dialog, job_row, show_sidebar, write_notebook
+from lab_ui import SIDEBAR, context_menu, dialog, job_row, show_sidebar, write_notebook
 from playwright.sync_api import Locator, Page, expect
 
 REPO = Path(__file__).resolve().parent.parent
