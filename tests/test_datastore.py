@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from blake3 import blake3
 
-from azml_jupyter.engine import datastore as ds
 from azml_jupyter.copy_progress import CopyCanceled, CopyProgress
+from azml_jupyter.engine import datastore as ds
 from azml_jupyter.engine.workspace import LocalWorkspace
 
 
@@ -117,16 +117,33 @@ def test_identical_contents_are_stored_once(ws, tmp_path):
 
 def test_links_to_files_are_followed_linked_folders_and_dangling_links_are_not(ws, tmp_path):
     folder = tmp_path / "links"
-    folder.mkdir()
-    (tmp_path / "target.txt").write_text("target")
-    (tmp_path / "elsewhere").mkdir()
-    (tmp_path / "elsewhere" / "x.txt").write_text("x")
-    os.symlink(tmp_path / "target.txt", folder / "file-link")
-    os.symlink(tmp_path / "elsewhere", folder / "folder-link")
+    (folder / "elsewhere").mkdir(parents=True)
+    (folder / "target.txt").write_text("target")
+    (folder / "elsewhere" / "x.txt").write_text("x")
+    os.symlink(folder / "target.txt", folder / "file-link")
+    os.symlink("elsewhere", folder / "folder-link")
     os.symlink(tmp_path / "missing", folder / "dangling")
     asset, _ = ws.create_data("links", folder)
     stored = ws.datastores.path_for_uri(asset.path)
-    assert tree_sums(stored) == {"file-link": sha256(tmp_path / "target.txt")}
+    assert tree_sums(stored) == {
+        "elsewhere/x.txt": sha256(folder / "elsewhere" / "x.txt"),
+        "file-link": sha256(folder / "target.txt"),
+        "target.txt": sha256(folder / "target.txt"),
+    }
+
+
+def test_links_out_of_the_folder_are_refused(ws, tmp_path):
+    """The engine's one rule for links (engine/confinement.py; tests/security/test_links.py)."""
+    from azml_jupyter.errors import Forbidden
+
+    folder = tmp_path / "links"
+    folder.mkdir()
+    (tmp_path / "target.txt").write_text("target")
+    for name, target in (("file-link", tmp_path / "target.txt"), ("folder-link", tmp_path)):
+        os.symlink(target, folder / name)
+        with pytest.raises(Forbidden, match=f"{name}' is a symbolic link to .*outside the folder"):
+            ws.create_data("links", folder)
+        os.unlink(folder / name)
 
 
 def test_streaming_keeps_memory_bounded(ws, tmp_path):

@@ -154,18 +154,8 @@ class LocalBackend:
     def list_outputs(self, name: str) -> list[OutputFile]:
         files: list[OutputFile] = []
         for output, location in self.workspace_engine.output_locations(name).items():
-            if location.is_file():
-                files.append(OutputFile(output=output, path=location.name, size_bytes=location.stat().st_size))
-                continue
-            if not location.is_dir():
-                continue
-            for path in sorted(location.rglob("*")):
-                if path.is_file():
-                    files.append(
-                        OutputFile(
-                            output=output, path=path.relative_to(location).as_posix(), size_bytes=path.stat().st_size
-                        )
-                    )
+            for relative, path in self._output_files(name, output, location):
+                files.append(OutputFile(output=output, path=relative, size_bytes=path.stat().st_size))
         return files
 
     def download(self, name: str, destination: Path, *, output: str | None = None) -> list[Path]:
@@ -179,21 +169,22 @@ class LocalBackend:
                     f"Job {name!r} has no output {key!r}; it has {', '.join(sorted(locations))}.",
                     details={"output": key},
                 )
+        # every file is listed (and every link checked) before the first one is copied
+        plan = {key: self._output_files(name, key, locations[key]) for key in wanted}
         written: list[Path] = []
         destination = Path(destination)
         for key in wanted:
-            source = locations[key]
             target = destination / "artifacts" if key == "default" else destination / "named-outputs" / key
-            if source.is_file():
-                target.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, target / source.name)
-                written.append(target / source.name)
-            elif source.is_dir():
-                shutil.copytree(source, target, dirs_exist_ok=True)
-                written.extend(p for p in target.rglob("*") if p.is_file())
-            elif output not in (None, "all"):
+            if not plan[key] and not locations[key].is_dir() and output not in (None, "all"):
                 raise InvalidRequest(f"Output {key!r} of job {name!r} has no data (yet).")
+            for relative, source in plan[key]:
+                (target / relative).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target / relative)
+                written.append(target / relative)
         return written
+
+    def _output_files(self, name: str, output: str, location: Path) -> list[tuple[str, Path]]:
+        return self.workspace_engine.datastores.confined_files(location, what=f"Output {output!r} of job {name!r}")
 
     def close(self) -> None:
         self.workspace_engine.close()

@@ -28,6 +28,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -37,6 +38,7 @@ from typing import Any
 from ..errors import AzmlError
 from ..models import JobStatus
 from ..spec import bindings
+from ..spec.secrets import without_server_secrets
 from . import processes
 from .datastore import LocalDatastores
 from .layout import Layout
@@ -75,6 +77,17 @@ def daemon_running(layout: Layout) -> bool:
         return False
 
 
+# The engine runs isolated: -I ignores PYTHON* variables and the user's site-packages, and puts neither
+# the current folder nor a script's folder on sys.path, so a psutil.py in the folder the server was started
+# from is never imported. Installed packages (editable ones too: site-packages .pth files) still are; this
+# package's own folder is appended, so a checkout used through PYTHONPATH also works (appended, it cannot
+# shadow anything).
+_ENGINE_MAIN = (
+    "import sys; sys.path.append(sys.argv.pop(1)); from azml_jupyter.engine.daemon import main; sys.exit(main())"
+)
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+
+
 def ensure_running(layout: Layout) -> None:
     """Start the daemon unless one runs. The client takes the engine lock itself and hands the locked
     file to the daemon it starts, so there is no moment in which a second client could start another."""
@@ -85,10 +98,13 @@ def ensure_running(layout: Layout) -> None:
         lock.close()
         wake(layout)
         return
+    home = os.path.abspath(layout.home)
     try:
         with open(layout.engine_log, "ab") as err:
-            subprocess.Popen(
-                [sys.executable, "-m", "azml_jupyter.engine.daemon", str(layout.home), "--lock-fd", str(lock.fileno())],
+            engine = subprocess.Popen(
+                [sys.executable, "-I", "-c", _ENGINE_MAIN, _PACKAGE_ROOT, home, "--lock-fd", str(lock.fileno())],
+                cwd=home,  # never the server's folder: nothing relative resolves against it
+                env=without_server_secrets(os.environ),
                 stdin=subprocess.DEVNULL,
                 stdout=err,
                 stderr=err,
@@ -97,22 +113,48 @@ def ensure_running(layout: Layout) -> None:
             )
     finally:
         lock.close()  # the daemon's copy of the file keeps the lock held
+    # It is still our child: reap it when it exits, or every idle exit leaves a zombie in the server.
+    threading.Thread(target=engine.wait, name="azml-engine-reaper", daemon=True).start()
+
+
+def engine_process(layout: Layout) -> int | None:
+    """The daemon's pid, if the process ``engine.pid`` names is still the one that wrote it. A pid file
+    left by a killed daemon may name an unrelated process that got the pid since: never signal that."""
+    try:
+        pid_text, _, marker = layout.engine_pid.read_text().strip().partition(" ")
+        pid = int(pid_text)
+    except (FileNotFoundError, ValueError):
+        return None
+    if not marker or processes.start_marker(pid) != marker:
+        return None  # gone, reused, or written by a version that did not record the start time
+    return pid
+
+
+def _write_engine_pid(layout: Layout) -> None:
+    pid = os.getpid()
+    temporary = layout.engine_pid.with_name(f".engine.pid.{pid}")
+    temporary.write_text(f"{pid} {processes.start_marker(pid)}\n")
+    os.replace(temporary, layout.engine_pid)  # readers never see half a line
 
 
 def wake(layout: Layout) -> None:
+    pid = engine_process(layout)
+    if pid is None:
+        return  # not up yet: it looks at the store as soon as it starts
     try:
-        pid = int(layout.engine_pid.read_text())
         os.kill(pid, signal.SIGUSR1)
-    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
-        pass  # not up yet: it looks at the store as soon as it starts
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def stop(layout: Layout, timeout: float = 10) -> None:
     """Stop the daemon (running jobs keep running and are adopted by the next one)."""
+    pid = engine_process(layout)
+    if pid is None:
+        return
     try:
-        pid = int(layout.engine_pid.read_text())
         os.kill(pid, signal.SIGTERM)
-    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+    except (ProcessLookupError, PermissionError):
         return
     deadline = time.monotonic() + timeout
     while daemon_running(layout) and time.monotonic() < deadline:
@@ -127,15 +169,17 @@ class Scheduler:
         self.datastores = LocalDatastores(self.layout, self.store)
         self.children: dict[str, subprocess.Popen] = {}  # jobs this daemon started
         self.preparing: dict[str, concurrent.futures.Future] = {}
-        self.kill_at: dict[str, float] = {}  # canceling jobs -> when SIGKILL follows SIGTERM
+        self.kill_at: dict[str, float] = {}  # canceling jobs -> when SIGKILL follows SIGTERM (monotonic)
+        self.deadlines: dict[str, float] = {}  # running jobs with limits.timeout -> when it runs out (monotonic)
         self.pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="azml-prepare")
         self.stopping = False
         self.last_active = time.monotonic()
-        self.step_seen: dict[str, dict[str, str]] = {}
-        # what every job inherits: the engine's environment without the Jupyter server's secrets
+        self.step_seen: dict[str, dict[str, str]] = {}  # pipeline -> step -> last status written to its log
+        # what every job inherits: the engine's environment without the Jupyter server's secrets (also
+        # when a daemon was started by something else than ensure_running) and the engine's own settings
         self.base_environment = {
-            k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "JUPYTER_TOKEN", "AZML_ENGINE_"))
-        }  # pipeline -> step -> last status written to its log
+            k: v for k, v in without_server_secrets(os.environ).items() if not k.startswith("AZML_ENGINE_")
+        }
 
     # -- main loop ------------------------------------------------------------------------------------
     def run(self, lock_fd: int | None = None) -> int:
@@ -147,7 +191,7 @@ class Scheduler:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 return 0  # another daemon serves this workspace
-        self.layout.engine_pid.write_text(str(os.getpid()))
+        _write_engine_pid(self.layout)
         wake_read, wake_write = os.pipe()
         os.set_blocking(wake_write, False)
         signal.set_wakeup_fd(wake_write)
@@ -172,6 +216,8 @@ class Scheduler:
                     pass
         self.pool.shutdown(wait=True)
         self._collect_prepared()
+        if engine_process(self.layout) == os.getpid():
+            self.layout.engine_pid.unlink(missing_ok=True)  # still holding the lock: nobody else wrote it
         log.info("engine %s exiting", os.getpid())
         return 0
 
@@ -199,6 +245,8 @@ class Scheduler:
                 self.store.update_job(name, only_if_status=[S.PREPARING.value], status=S.QUEUED.value)
             elif self.layout.exit_code_file(name).exists() or processes.is_alive(row["pid"], row["pid_start"]):
                 log.info("adopting job %s (pid %s)", name, row["pid"])  # watched by _check_running
+            elif self.layout.not_started_file(name).exists():
+                self._start_again(name)
             else:
                 self._finish(
                     name,
@@ -214,9 +262,11 @@ class Scheduler:
         # cancels of waiting jobs. Queued jobs are read per compute, as many as there are free nodes, so
         # a tick costs the same with 5 or 5,000 jobs waiting.
         self._collect_prepared()
-        now = time.time()
+        now = time.monotonic()  # durations (timeouts, grace periods) never follow the wall clock
         for row in self.store.jobs_in_status(BUSY, TICK_COLUMNS):
-            if row["type"] == "command" and row["status"] != S.PREPARING.value:
+            # a job whose start is not collected yet waits a tick: finishing it without its Popen object
+            # would leave its shell a zombie of this daemon
+            if row["type"] == "command" and row["status"] != S.PREPARING.value and row["name"] not in self.preparing:
                 self._check_running(row, now)
         for row in self.store.read(
             f"SELECT name FROM jobs WHERE cancel_requested = 1 AND type = 'command' AND status IN "
@@ -242,14 +292,9 @@ class Scheduler:
         if exit_code is not None and not row["cancel_requested"]:
             self._finalize(row, exit_code)
             return
-        timeout = row["timeout_seconds"]
-        if (
-            not row["cancel_requested"]
-            and timeout
-            and row["started_at"]
-            and now - row["started_at"] > timeout
-            and not wrapper_done
-        ):
+        deadline = self._deadline(row, now)
+        if not row["cancel_requested"] and deadline is not None and now > deadline and not wrapper_done:
+            timeout = row["timeout_seconds"]
             self.store.update_job(
                 name,
                 cancel_requested=1,
@@ -264,9 +309,33 @@ class Scheduler:
             exit_code = _read_exit_code(exit_file)
             if exit_code is not None:
                 self._finalize(row, exit_code)
+            elif self.layout.not_started_file(name).exists():
+                self._start_again(name)
             else:
                 processes.signal_group(row["pid"], signal.SIGKILL)
                 self._finish(name, S.FAILED, error="The job's process was killed before its command finished.")
+
+    def _start_again(self, name: str) -> None:
+        """The job's shell ran nothing (the daemon that started it was killed before it said "go"): queue
+        it again, as if it had never been claimed."""
+        log.info("job %s never started its command: queued again", name)
+        self.deadlines.pop(name, None)
+        shutil.rmtree(self.layout.working_dir(name), ignore_errors=True)
+        self.layout.not_started_file(name).unlink(missing_ok=True)
+        self.store.update_job(
+            name, only_if_status=BUSY, status=S.QUEUED.value, pid=None, pid_start=None, started_at=None
+        )
+
+    def _deadline(self, row: dict[str, Any], now: float) -> float | None:
+        """When (on the monotonic clock) the job's ``limits.timeout`` runs out. Set when this daemon starts
+        the job; a job adopted from an earlier daemon gets what remains of it by the wall clock, once."""
+        name, timeout = row["name"], row["timeout_seconds"]
+        if not timeout or not row["started_at"]:
+            return None
+        if name not in self.deadlines:
+            ran = min(max(time.time() - row["started_at"], 0.0), timeout)
+            self.deadlines[name] = now + timeout - ran
+        return self.deadlines[name]
 
     def _stop_process(self, row: dict[str, Any], now: float, wrapper_done: bool) -> None:
         name, pgid = row["name"], row["pid"]
@@ -286,7 +355,7 @@ class Scheduler:
     def _finalize(self, row: dict[str, Any], exit_code: int) -> None:
         name = row["name"]
         wd = self.layout.working_dir(name)
-        if (wd / "outputs").is_dir() or (wd / "logs").is_dir():  # there is something to move: say so
+        if any(_has_files(wd / folder) for folder in ("outputs", "logs")):  # something to move: say so
             self.store.update_job(name, status=S.FINALIZING.value, exit_code=exit_code)
         processes.signal_group(row["pid"], signal.SIGKILL)  # background leftovers end with the job, as on Azure
         if name in self.children:
@@ -310,13 +379,14 @@ class Scheduler:
         for folder in ("outputs", "logs"):
             source, target = wd / folder, artifacts / folder
             if source.is_dir() and not source.is_symlink():
-                if target.exists():
-                    shutil.copytree(source, target, dirs_exist_ok=True)
+                if target.exists():  # links stay links: what they point at is checked when read (downloads)
+                    shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
                     shutil.rmtree(source, ignore_errors=True)
                 else:
                     shutil.move(str(source), str(target))
 
     def _finish(self, name: str, status: JobStatus, *, exit_code: int | None = None, error: str | None = None) -> None:
+        self.deadlines.pop(name, None)
         fields: dict[str, Any] = {"status": status.value, "ended_at": time.time()}
         if exit_code is not None:
             fields["exit_code"] = exit_code
@@ -446,38 +516,57 @@ class Scheduler:
             shutil.copytree(snapshot, wd, symlinks=True, dirs_exist_ok=True)
         else:
             wd.mkdir(parents=True, exist_ok=True)
+        for folder in ("outputs", "logs"):  # Azure ML makes both before the command starts
+            (wd / folder).mkdir(exist_ok=True)
         std_log = self.layout.std_log(name)
         std_log.parent.mkdir(parents=True, exist_ok=True)
         inputs = {key: self._input_value(name, key, value) for key, value in spec["inputs"].items()}
-        outputs = {key: self._output_path(value) for key, value in spec["outputs"].items()}
+        outputs = {key: self._output_path(key, value) for key, value in spec["outputs"].items()}
         command = bindings.render_command(spec["command"], inputs, outputs)
         env = self._environment(row, inputs, outputs)
-        exit_file = self.layout.exit_code_file(name)
+        exit_file, not_started = self.layout.exit_code_file(name), self.layout.not_started_file(name)
         exit_file.unlink(missing_ok=True)
-        with open(std_log, "ab") as out:
-            notes = "".join(f"{NOTE} {note}\n" for note in spec.get("notes", []))
-            out.write(notes.encode())
-            out.flush()
-            fresh = self.store.read_one("SELECT cancel_requested FROM jobs WHERE name = ?", (name,))
-            if fresh is None or fresh["cancel_requested"]:
-                raise _CanceledBeforeStart()
-            child = subprocess.Popen(
-                ["/bin/bash", "-c", _with_exit_code_trap(command, exit_file)],
-                cwd=wd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: cancel stops everything it started
-                close_fds=True,
-            )
-        self.store.update_job(
-            name,
-            status=S.RUNNING.value,
-            pid=child.pid,
-            pid_start=processes.start_marker(child.pid),
-            started_at=time.time(),
-        )
+        not_started.unlink(missing_ok=True)
+        gate_read, gate_write = os.pipe()  # the command waits for "go" on it: see _job_script
+        try:
+            with open(std_log, "ab") as out:
+                notes = "".join(f"{NOTE} {note}\n" for note in spec.get("notes", []))
+                out.write(notes.encode())
+                out.flush()
+                fresh = self.store.read_one("SELECT cancel_requested FROM jobs WHERE name = ?", (name,))
+                if fresh is None or fresh["cancel_requested"]:
+                    raise _CanceledBeforeStart()
+                child = subprocess.Popen(
+                    ["/bin/bash", "-c", _job_script(command, exit_file, not_started, gate_read)],
+                    cwd=wd,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group: cancel stops everything it started
+                    close_fds=True,
+                    pass_fds=[gate_read],
+                )
+            if row["timeout_seconds"]:
+                self.deadlines[name] = time.monotonic() + row["timeout_seconds"]
+            try:
+                self.store.update_job(
+                    name,
+                    status=S.RUNNING.value,
+                    pid=child.pid,
+                    pid_start=processes.start_marker(child.pid),
+                    started_at=time.time(),
+                )
+            except BaseException:
+                os.close(gate_write)  # no "go": the shell ends at once without running the command
+                gate_write = -1
+                child.wait()
+                raise
+            _open_gate(gate_write)  # recorded as Running: now the command may run
+        finally:
+            for fd in (gate_read, gate_write):
+                if fd >= 0:
+                    os.close(fd)
         return child
 
     def _input_value(self, job: str, key: str, value: dict[str, Any]) -> str | None:
@@ -491,18 +580,21 @@ class Scheduler:
             return uri  # Azure ML passes the URI itself in direct mode
         if uri.startswith(("http://", "https://")):
             return bindings.path_text(str(self._download(job, key, uri)))
-        path = self.datastores.path_for_uri(uri)
+        path = self.datastores.path_for_uri(uri, what=f"Input {key!r}")
         if not path.exists():
             raise AzmlError(f"Input {key!r}: {uri} does not exist (looked in {path}).")
         return bindings.path_text(str(path))
 
-    def _output_path(self, value: dict[str, Any]) -> str:
-        path = self.datastores.path_for_uri(value["uri"])
+    def _output_path(self, key: str, value: dict[str, Any]) -> str:
+        path = self.datastores.path_for_uri(value["uri"], what=f"Output {key!r}")
         (path.parent if value["type"] == "uri_file" else path).mkdir(parents=True, exist_ok=True)
         return bindings.path_text(str(path))
 
     def _download(self, job: str, key: str, url: str) -> Path:
-        target = self.layout.job_dir(job) / "inputs" / key / (Path(urllib.parse.urlparse(url).path).name or key)
+        name = Path(urllib.parse.urlparse(url).path).name
+        if name in ("", ".", "..") or "\\" in name:  # the file is named after the URL, never a way out
+            name = key
+        target = self.layout.job_dir(job) / "inputs" / key / name
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             with urllib.request.urlopen(url, timeout=60) as response, open(target, "wb") as fh:
@@ -540,10 +632,24 @@ class _CanceledBeforeStart(AzmlError):
         super().__init__("The job was canceled before it started.")
 
 
-def _with_exit_code_trap(command: str, exit_file: Path) -> str:
-    """One bash runs the command and, on its way out (also after an ``exit N`` in the command), writes
-    the exit status: a finished job's result survives a daemon that was not there to see it end."""
-    return f"trap 'printf %s \"$?\" > {shlex.quote(str(exit_file))}' EXIT\n{command}"
+def _job_script(command: str, exit_file: Path, not_started: Path, gate: int) -> str:
+    """The job's shell. It runs the command in a subshell and, on its way out, writes the command's exit
+    status: a finished job's result survives a daemon that was not there to see it end, and the subshell
+    lets ``exec python ...`` (or ``exit N``) end only the command, never the shell that records its result.
+
+    First it waits for the daemon's "go" on the ``gate`` pipe, sent once the job is recorded as Running. A
+    daemon killed before that closes the pipe instead: the shell then runs nothing and leaves
+    ``not_started``, so the next daemon starts the job again -- once, never twice."""
+    q = shlex.quote
+    return (
+        f"IFS= read -r go <&{gate}; exec {gate}<&-\n"
+        f'if [ "$go" != go ]; then : > {q(str(not_started))}; exit 0; fi\n'
+        f"trap 'printf %s \"$?\" > {q(str(exit_file))}' EXIT\n(\n{command}\n)"
+    )
+
+
+def _open_gate(fd: int) -> None:
+    os.write(fd, b"go\n")
 
 
 def _read_exit_code(path: Path) -> int | None:
@@ -572,6 +678,10 @@ def _last_line(path: Path, limit: int = 300) -> str | None:
     return lines[-1][:limit] if lines else None
 
 
+def _has_files(folder: Path) -> bool:
+    return folder.is_dir() and next(folder.iterdir(), None) is not None
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -588,3 +698,4 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+

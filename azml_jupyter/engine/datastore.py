@@ -26,10 +26,12 @@ import fcntl
 import itertools
 import mmap
 import os
+import re
 import shutil
 import stat
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +40,7 @@ from blake3 import blake3
 
 from ..copy_progress import CopyCanceled, CopyProgress, ProgressReporter
 from ..errors import InvalidRequest, UnknownReference
+from . import confinement
 from .layout import DEFAULT_DATASTORE, Layout
 from .store import Store
 
@@ -48,6 +51,8 @@ REPORT_EVERY = 64  # small files: progress is added up per this many files (one 
 STALE_STAGING_SECONDS = 7 * 24 * 3600
 
 URI_PREFIX = "azureml://datastores/"
+DATASTORE_NAME = re.compile(r"[A-Za-z0-9_]{1,255}")  # Azure ML: alphanumeric characters and underscores
+_ENCODED_SPECIAL = re.compile(r"%(2e|2f|5c|00)", re.IGNORECASE)  # . / \ NUL
 
 
 @dataclasses.dataclass
@@ -77,6 +82,35 @@ def datastore_uri(datastore: str, path: str) -> str:
     return f"{URI_PREFIX}{datastore}/paths/{path.lstrip('/')}"
 
 
+def _path_problem(rest: str) -> str | None:
+    """Why the part after ``paths/`` could name something outside the datastore, or None. Each level
+    of percent-decoding is checked too, so no encoded spelling slips past a later decoder."""
+    if "\\" in rest or "\x00" in rest:
+        return "backslashes and NUL bytes are not allowed in datastore paths"
+    text = rest
+    for _ in range(4):
+        if _ENCODED_SPECIAL.search(text):
+            return "percent-encoded dots, slashes, backslashes and NULs are not allowed in datastore paths"
+        decoded = urllib.parse.unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    segments = rest.rstrip("/").split("/") if rest.rstrip("/") else []
+    if "" in segments:
+        return "a path after paths/ is relative: no leading or doubled slashes"
+    if any(segment in (".", "..") for segment in segments):
+        return "'.' and '..' segments are not allowed in datastore paths"
+    return None
+
+
+def _escape(label: str, uri: str, why: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"{label}{uri!r} escapes the datastore root: {why}.",
+        details={"uri": uri},
+        code="path_outside_datastore",
+    )
+
+
 class LocalDatastores:
     def __init__(self, layout: Layout, store: Store):
         self.layout = layout
@@ -89,20 +123,69 @@ class LocalDatastores:
         self._counter = itertools.count()
 
     # ---- URIs -------------------------------------------------------------------------------------
-    def path_for_uri(self, uri: str) -> Path:
-        """``azureml://datastores/<ds>/paths/<p>`` -> the local path (which may not exist yet)."""
+    def path_for_uri(self, uri: str, *, what: str | None = None) -> Path:
+        """``azureml://datastores/<ds>/paths/<p>`` -> the local path (which may not exist yet), always
+        inside that datastore's folder. The one place a datastore URI becomes a path (job inputs and
+        outputs, the engine's mounts, outputs and downloads). ``what`` names the user of the URI in
+        errors ("Input 'data'").
+
+        Refused, never repaired: a datastore that is not a plain name; after ``paths/`` a ``.``/``..``
+        segment, an empty one (an absolute path or a doubled slash), a backslash, a NUL, a
+        percent-encoded dot or separator at any level of encoding (URIs are never decoded here, so
+        such a spelling can only be a mistake or an attack); and a path that leaves the datastore
+        through a symbolic link inside it."""
+        label = f"{what}: " if what else ""
         if not uri.startswith(URI_PREFIX):
-            raise InvalidRequest(f"Not a datastore URI: {uri}")
+            raise InvalidRequest(f"{label}Not a datastore URI: {uri}")
         datastore, sep, rest = uri[len(URI_PREFIX) :].partition("/paths/")
         if not sep or not datastore:
-            raise InvalidRequest(f"Malformed datastore URI {uri!r}: expected azureml://datastores/<name>/paths/<path>")
+            raise InvalidRequest(
+                f"{label}Malformed datastore URI {uri!r}: expected azureml://datastores/<name>/paths/<path>"
+            )
+        if not DATASTORE_NAME.fullmatch(datastore):
+            raise _escape(label, uri, f"{datastore!r} is not a datastore name (letters, digits and underscores)")
         root = self.layout.datastore(datastore)
         if not root.is_dir():
-            raise UnknownReference(f"Unknown datastore {datastore!r} in {uri}.", details={"datastore": datastore})
-        target = (root / rest.strip("/")).resolve()
-        if target != root.resolve() and root.resolve() not in target.parents:
-            raise InvalidRequest(f"Datastore path escapes its datastore: {uri}")
+            raise UnknownReference(
+                f"{label}Unknown datastore {datastore!r} in {uri}.", details={"datastore": datastore}
+            )
+        problem = _path_problem(rest)
+        if problem:
+            raise _escape(label, uri, problem)
+        real_root = root.resolve()
+        target = real_root.joinpath(*rest.rstrip("/").split("/")).resolve()  # follows links inside the datastore
+        if target != real_root and real_root not in target.parents:
+            raise _escape(label, uri, f"it leads through a symbolic link to {target}")
         return target
+
+    def confined_files(self, location: Path, *, what: str) -> list[tuple[str, Path]]:
+        """The files of a datastore location (a file, or a folder's files at any depth) as
+        (relative ``/`` path, real path), sorted. A link inside that leads out of the location's
+        datastore is refused (a job may have left one in its outputs); links to folders are not
+        entered and dangling links are skipped, as in copy-in."""
+        location = Path(location)
+        if not location.exists():
+            return []
+        real = location.resolve()
+        roots = [folder.resolve() for folder in (self.layout.home / "datastores").iterdir() if folder.is_dir()]
+        root = next((r for r in roots if confinement.inside(real, r)), None)
+        if root is None:
+            raise InvalidRequest(f"{what}: {location} is not inside a datastore of this workspace.")
+        if location.is_file():
+            return [(location.name, location)]
+        found: list[tuple[str, Path]] = []
+        for top, _dirs, names in os.walk(location):
+            for name in names:
+                path = Path(top, name)
+                if path.is_symlink():
+                    shown = path.relative_to(location).as_posix()
+                    target = confinement.link_target(path, root, what=what, shown=shown, where="its datastore")
+                    if target is None or not target.is_file():
+                        continue
+                    path = target
+                if path.is_file():
+                    found.append((Path(top, name).relative_to(location).as_posix(), path))
+        return sorted(found)
 
     def uri_for_path(self, path: Path) -> str:
         path = Path(path).resolve()
@@ -171,12 +254,15 @@ class LocalDatastores:
         )
 
     def _plan(self, source: Path) -> list[_PlannedFile]:
-        """Regular files (links to files followed; linked folders not entered), in os.walk's sorted
-        order: a folder's files, then its subfolders."""
+        """Regular files in os.walk's sorted order (a folder's files, then its subfolders). Links follow
+        the engine's one rule (``confinement.py``): links to files inside are followed, linked folders
+        not entered, dangling links skipped, links out of the folder refused."""
         if not source.is_dir():
             st = os.stat(source)
             return [_PlannedFile(source.name, str(source), st.st_size, st.st_mtime_ns, st.st_ino)]
         planned: list[_PlannedFile] = []
+        real_source = source.resolve()
+        what = f"local folder {source}"
 
         def walk(top: str, prefix: str) -> None:
             try:
@@ -188,12 +274,18 @@ class LocalDatastores:
                 if entry.is_dir(follow_symlinks=False):
                     folders.append(entry)
                     continue
+                path = entry.path
+                if entry.is_symlink():  # read what it points at (checked), never the link again
+                    target = confinement.link_target(Path(path), real_source, what=what, shown=prefix + entry.name)
+                    if target is None:
+                        continue  # dangling
+                    path = str(target)
                 try:
-                    st = entry.stat()  # follows a link to a file
-                except FileNotFoundError:  # a dangling link, or gone meanwhile
+                    st = entry.stat() if path is entry.path else os.stat(path)
+                except FileNotFoundError:  # gone meanwhile
                     continue
                 if stat.S_ISREG(st.st_mode):
-                    planned.append(_PlannedFile(prefix + entry.name, entry.path, st.st_size, st.st_mtime_ns, st.st_ino))
+                    planned.append(_PlannedFile(prefix + entry.name, path, st.st_size, st.st_mtime_ns, st.st_ino))
             for entry in folders:
                 walk(entry.path, prefix + entry.name + "/")
 

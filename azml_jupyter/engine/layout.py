@@ -8,6 +8,7 @@
 <home>/jobs/<name>/snapshot             the code folder as it was at submission
 <home>/jobs/<name>/wd                   the job's working directory (a copy of the snapshot)
 <home>/jobs/<name>/exit_code            written by the job's wrapper shell when the command ends
+<home>/jobs/<name>/not_started          written by a wrapper shell whose daemon died before it said "go"
 artifacts of a job (its "default" output: outputs/, logs/, user_logs/std_log.txt) live where Azure ML
 keeps them: datastores/workspaceartifactstore/ExperimentRun/dcid.<name>
 """
@@ -76,6 +77,9 @@ class Layout:
 
     def exit_code_file(self, name: str) -> Path:
         return self.job_dir(name) / "exit_code"
+
+    def not_started_file(self, name: str) -> Path:
+        return self.job_dir(name) / "not_started"
 
     def artifacts(self, name: str) -> Path:
         return self.datastore(ARTIFACT_DATASTORE) / "ExperimentRun" / f"dcid.{name}"

@@ -9,28 +9,43 @@ from pathlib import Path
 
 import pathspec
 
+from . import confinement
+
 IGNORE_FILES = (".amlignore", ".gitignore")  # the first one present wins, as in azure-ai-ml
 
 
 def snapshot_code(source: Path, destination: Path) -> int:
-    """Copy ``source`` (a folder, or a single file) to ``destination``; returns the number of files."""
+    """Copy ``source`` (a folder, or a single file) to ``destination``; returns the number of files.
+    Links follow the engine's one rule (``confinement.py``): a link out of the folder is refused."""
     source = Path(source)
     destination.mkdir(parents=True, exist_ok=True)
     if source.is_file():
         shutil.copy2(source, destination / source.name)
         return 1
     spec = _ignore_spec(source)
+    real_source = source.resolve()
+    what = f"code folder {source}"
     copied = 0
     for root, dirs, files in os.walk(source):
         relative_root = Path(root).relative_to(source)
         dirs[:] = [d for d in dirs if not _ignored(spec, relative_root / d, folder=True)]
+        for name in dirs:
+            if os.path.islink(os.path.join(root, name)):  # not entered, but not a way out either
+                shown = (relative_root / name).as_posix()
+                confinement.link_target(Path(root, name), real_source, what=what, shown=shown)
         for name in files:
             relative = relative_root / name
             if _ignored(spec, relative, folder=False):
                 continue
-            target = destination / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(Path(root) / name, target, follow_symlinks=True)
+            path = Path(root, name)
+            if path.is_symlink():
+                target = confinement.link_target(path, real_source, what=what, shown=relative.as_posix())
+                if target is None or not target.is_file():
+                    continue  # dangling, or a link to something that is not a file
+                path = target
+            destination_file = destination / relative
+            destination_file.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, destination_file)
             copied += 1
     return copied
 

@@ -93,6 +93,12 @@ CREATE TABLE IF NOT EXISTS operations (
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS job_claims (
+    name TEXT PRIMARY KEY,
+    owner_pid INTEGER NOT NULL,
+    owner_start TEXT,
+    claimed_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS file_fingerprints (
     source TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
@@ -266,7 +272,8 @@ class Store:
             return
         with self.transaction() as db:
             db.executemany(
-                "INSERT OR REPLACE INTO file_fingerprints (source, size, mtime_ns, inode, digest) VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO file_fingerprints (source, size, mtime_ns, inode, digest)"
+                " VALUES (?, ?, ?, ?, ?)",
                 rows,
             )
 

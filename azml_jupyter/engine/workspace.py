@@ -22,7 +22,7 @@ from ..models import ComputeInfo, DataAsset, JobPage, JobRecord, JobStatus, iso_
 from ..spec import bindings
 from ..spec.names import check_name, generate_job_name
 from ..spec.secrets import check_no_secrets
-from . import daemon
+from . import daemon, processes
 from .assets import DataAssets
 from .datastore import DEFAULT_DATASTORE, CopyProgress, LocalDatastores, datastore_uri
 from .layout import Layout, default_home
@@ -123,8 +123,8 @@ class LocalWorkspace:
                 )
             if row is None:
                 db.execute(
-                    "INSERT INTO computes (name, size, min_nodes, max_nodes, idle_seconds, tier, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO computes (name, size, min_nodes, max_nodes, idle_seconds, tier, created_at,"
+                    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (name, *merged.values(), now, now),
                 )
             else:
@@ -193,23 +193,53 @@ class LocalWorkspace:
     def submit(self, spec: dict[str, Any], *, name: str | None = None) -> JobRecord:
         """Record a job from an engine spec (``spec/normalize.py``) and wake the engine."""
         name = check_name("job", name or spec.get("name") or generate_job_name())
-        if self.store.get_job(name) is not None:
-            raise Conflict(f"A job named {name!r} already exists; job names are unique in a workspace.")
-        self._validate_references(spec)  # refuse before anything is copied or stored
+        names = [name] + [_step_job_name(name, step) for step in spec.get("jobs", {})]
+        self._claim_names(names)  # before anything is written: a second submission of a name stops here
         staged: list[Path] = []
         try:
+            self._validate_references(spec)  # refuse before anything is copied or stored
             if spec["type"] == "pipeline":
                 rows = self._pipeline_rows(name, spec, staged)
             else:
                 rows = [self._command_row(name, spec, staged, parent=None, default_compute=None)]
             with self.store.transaction() as db:
                 self.store.insert_jobs(db, rows)
+                _release_claims(db, names)
         except BaseException:
-            for folder in staged:  # a refused job leaves nothing behind
+            for folder in staged:  # a refused job leaves nothing behind (and the folders are ours: claimed)
                 shutil.rmtree(folder, ignore_errors=True)
+            with self.store.transaction() as db:
+                _release_claims(db, names)
             raise
         daemon.ensure_running(self.layout)
         return self.get_job(name)
+
+    def _claim_names(self, names: list[str]) -> None:
+        """Claim job names for one submission, in one transaction: each must be unused and not claimed by
+        a live submitter. A claim left by a killed one is taken over, with whatever it had written."""
+        me, marker = os.getpid(), processes.start_marker(os.getpid())
+        with self.store.transaction() as db:
+            for job in names:
+                if db.execute("SELECT 1 FROM jobs WHERE name = ?", (job,)).fetchone():
+                    raise Conflict(
+                        f"A job named {job!r} already exists; job names are unique in a workspace.",
+                        details={"job": job},
+                    )
+                claim = db.execute("SELECT owner_pid, owner_start FROM job_claims WHERE name = ?", (job,)).fetchone()
+                if claim is not None and processes.is_alive(claim["owner_pid"], claim["owner_start"]):
+                    raise Conflict(
+                        f"A job named {job!r} is being submitted right now by another submission; job names are "
+                        "unique in a workspace.",
+                        details={"job": job},
+                    )
+            for job in names:
+                db.execute(
+                    "INSERT OR REPLACE INTO job_claims (name, owner_pid, owner_start, claimed_at) VALUES (?, ?, ?, ?)",
+                    (job, me, marker, time.time()),
+                )
+        for job in names:  # no row and no live claim: anything on disk is a killed submission's leftover
+            shutil.rmtree(self.layout.job_dir(job), ignore_errors=True)
+            shutil.rmtree(self.layout.artifacts(job), ignore_errors=True)
 
     def _validate_references(self, spec: dict[str, Any]) -> None:
         parts = [spec] + list(spec.get("jobs", {}).values())
@@ -285,7 +315,7 @@ class LocalWorkspace:
         pipeline_inputs = self._resolve_inputs(spec["inputs"])
         pipeline_outputs = self._resolve_outputs(name, spec["outputs"])
         parent = {"name": name, "experiment_name": spec.get("experiment_name") or _default_experiment(spec)}
-        step_names = {step: f"{name}-{step}" for step in spec["jobs"]}
+        step_names = {step: _step_job_name(name, step) for step in spec["jobs"]}
         for child in step_names.values():
             check_name("job", child)
         # Every output location is known now, so every binding resolves at submission; only the order
@@ -405,7 +435,7 @@ class LocalWorkspace:
         if uri.startswith("azureml://jobs/"):
             return self.job_output_uri(uri)
         if uri.startswith("azureml://datastores/"):
-            self.datastores.path_for_uri(uri)  # unknown datastore -> UnknownReference
+            self.datastores.path_for_uri(uri, what=f"Input {key!r}")  # unknown datastore -> UnknownReference
             return uri
         if uri.startswith(("http://", "https://")):
             return uri
@@ -440,7 +470,7 @@ class LocalWorkspace:
                 continue
             if value.get("path"):
                 uri = bindings.render_output_path(value["path"], job, key)
-                self.datastores.path_for_uri(uri)
+                self.datastores.path_for_uri(uri, what=f"Output {key!r}")
             else:
                 # Azure ML's default output location
                 suffix = f"/{key}" if value["type"] == "uri_file" else "/"
@@ -549,7 +579,7 @@ class LocalWorkspace:
             raise NotFound(f"Job {name!r} not found.", details={"job": name})
         locations = {"default": self.layout.artifacts(name)}
         for key, value in row["outputs"].items():
-            locations[key] = self.datastores.path_for_uri(value["uri"])
+            locations[key] = self.datastores.path_for_uri(value["uri"], what=f"Output {key!r} of job {name!r}")
         return locations
 
     def wait(self, name: str, *, timeout: float | None = None, poll: float = 0.1) -> JobRecord:
@@ -561,6 +591,14 @@ class LocalWorkspace:
             if deadline is not None and time.monotonic() > deadline:
                 return record
             time.sleep(poll)
+
+
+def _step_job_name(pipeline: str, step: str) -> str:
+    return f"{pipeline}-{step}"
+
+
+def _release_claims(db: Any, names: list[str]) -> None:
+    db.executemany("DELETE FROM job_claims WHERE name = ?", [(job,) for job in names])
 
 
 def _default_experiment(spec: dict[str, Any]) -> str:

@@ -11,8 +11,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from azml_jupyter.engine import daemon
 from azml_jupyter.engine.workspace import LocalWorkspace
 
@@ -78,7 +76,9 @@ def test_node_limit_holds_under_20_concurrent_submissions(jobs, workspace, tmp_p
 
 def test_queued_jobs_wait_for_a_free_node_and_start_when_the_cluster_grows(jobs, workspace):
     workspace.create_or_update_compute("solo", max_nodes=1)
-    long = jobs.submit('command: python -c "import time; time.sleep(30)"\nenvironment: azureml:e:1\ncompute: azureml:solo\n')
+    long = jobs.submit(
+        'command: python -c "import time; time.sleep(30)"\nenvironment: azureml:e:1\ncompute: azureml:solo\n'
+    )
     jobs.wait_for_status(long.name, "Running")
     waiting = jobs.submit("command: echo second\nenvironment: azureml:e:1\ncompute: azureml:solo\n")
     time.sleep(1.0)  # give the engine a chance to (wrongly) start it
@@ -93,7 +93,9 @@ def test_queued_jobs_wait_for_a_free_node_and_start_when_the_cluster_grows(jobs,
 def test_cancel_of_a_queued_job_never_runs_it(jobs, workspace, tmp_path):
     workspace.create_or_update_compute("solo", max_nodes=1)
     marker = tmp_path / "ran"
-    blocker = jobs.submit('command: python -c "import time; time.sleep(30)"\nenvironment: azureml:e:1\ncompute: azureml:solo\n')
+    blocker = jobs.submit(
+        'command: python -c "import time; time.sleep(30)"\nenvironment: azureml:e:1\ncompute: azureml:solo\n'
+    )
     jobs.wait_for_status(blocker.name, "Running")
     queued = jobs.submit(f"command: touch {marker}\nenvironment: azureml:e:1\ncompute: azureml:solo\n")
     assert workspace.cancel_job(queued.name).status.value == "Canceled"
@@ -104,7 +106,9 @@ def test_cancel_of_a_queued_job_never_runs_it(jobs, workspace, tmp_path):
 
 
 def _daemon_pid(workspace) -> int:
-    return int(workspace.layout.engine_pid.read_text())
+    pid = daemon.engine_process(workspace.layout)
+    assert pid is not None, "no engine runs"
+    return pid
 
 
 def test_engine_killed_mid_job_adopts_the_job_and_records_its_result(jobs, workspace):
