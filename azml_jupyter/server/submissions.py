@@ -254,6 +254,9 @@ def _confine(value: str, base: Path, paths: RootPaths, field: str) -> Path:
 
 
 def _scan_yaml_text(text: str, base: Path, paths: RootPaths, source: str, depth: int = 0) -> None:
+    from ..spec.loader import check_yaml_limits
+
+    check_yaml_limits(text, source)  # before anything parses it: an alias bomb never expands here
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError:
