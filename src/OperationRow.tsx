@@ -62,8 +62,13 @@ export function OperationRow(props: {
     );
     parts.push(
       op.files_total !== null
-        ? trans.__('%1 of %2 files', op.files_done, op.files_total)
-        : trans.__('%1 files', op.files_done)
+        ? trans._n(
+            '%2 of %1 file',
+            '%2 of %1 files',
+            op.files_total,
+            op.files_done
+          )
+        : trans._n('%1 file', '%1 files', op.files_done)
     );
     if (running && op.rate_bytes_per_second !== null) {
       parts.push(formatRate(op.rate_bytes_per_second));
@@ -72,7 +77,13 @@ export function OperationRow(props: {
       parts.push(trans.__('%1 left', formatDuration(op.eta_seconds * 1000)));
     }
     if (op.bytes_skipped > 0) {
-      parts.push(trans.__('%1 already stored', formatBytes(op.bytes_skipped)));
+      // Content the datastore already holds (same hash) is deduplicated: say so.
+      parts.push(
+        trans.__(
+          '%1 already in the workspace (identical content), not copied again',
+          formatBytes(op.bytes_skipped)
+        )
+      );
     }
   }
   const outcome = op.state === 'Succeeded' ? resultText(op, trans) : null;
@@ -97,7 +108,11 @@ export function OperationRow(props: {
       <div className="azml-Operation-header">
         <span
           className="azml-Operation-description"
-          title={op.current_item ?? undefined}
+          title={
+            op.current_item
+              ? `${op.description}\n${op.current_item}`
+              : op.description || op.kind
+          }
         >
           {op.description || op.kind}
         </span>

@@ -1,15 +1,18 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
-import React, { useState } from 'react';
+import React, { useContext, useState } from 'react';
 import { flushSync } from 'react-dom';
 import { createRoot, Root } from 'react-dom/client';
 
 import { ErrorMessage } from './components';
+import { AzmlApiError, errorMessage } from './request';
 
 /**
  * Forms in JupyterLab dialogs. The dialog keeps JupyterLab's keyboard rules
- * (Enter accepts, Escape cancels, focus stays inside); a value that does not
- * validate reopens the dialog with the values kept and the problem shown.
+ * (Enter accepts, Escape cancels, focus stays inside). A value that does not
+ * validate, or that the server refuses (`submit`), reopens the dialog with
+ * the values kept, the problem beside its field and the focus in that field:
+ * the user's input is never lost.
  */
 
 export type FormRender<T> = (
@@ -17,11 +20,29 @@ export type FormRender<T> = (
   set: (patch: Partial<T>) => void
 ) => JSX.Element;
 
+/** What is wrong with a form. */
+export interface IFormProblem {
+  message: string;
+  /** The `Field` (its `name`) the message is shown beside; none: above the form. */
+  field?: string;
+  /** A line above the form, e.g. "Could not create compute x". */
+  heading?: string;
+}
+
+export type FormProblem = string | IFormProblem | null;
+
+function asProblem(problem: FormProblem): IFormProblem | null {
+  return typeof problem === 'string' ? { message: problem } : problem;
+}
+
+/** The problem of the form being shown, for its `Field`s. */
+const ProblemContext = React.createContext<IFormProblem | null>(null);
+
 function FormHost<T>(props: {
   initial: T;
   render: FormRender<T>;
   onChange: (value: T) => void;
-  problem: string | null;
+  problem: IFormProblem | null;
 }): JSX.Element {
   const [value, setValue] = useState(props.initial);
   const set = (patch: Partial<T>) => {
@@ -31,10 +52,21 @@ function FormHost<T>(props: {
       return next;
     });
   };
+  const { problem } = props;
+  let top: string | null = null;
+  if (problem) {
+    top = problem.field
+      ? (problem.heading ?? null)
+      : problem.heading
+        ? `${problem.heading}: ${problem.message}`
+        : problem.message;
+  }
   return (
     <div className="azml-Form">
-      <ErrorMessage message={props.problem} />
-      {props.render(value, set)}
+      <ErrorMessage message={top} />
+      <ProblemContext.Provider value={problem}>
+        {props.render(value, set)}
+      </ProblemContext.Provider>
     </div>
   );
 }
@@ -52,7 +84,7 @@ export class FormBody<T> extends Widget implements Dialog.IBodyWidget<T> {
   constructor(
     initial: T,
     renderForm: FormRender<T>,
-    problem: string | null = null
+    problem: IFormProblem | null = null
   ) {
     super();
     this.value = initial;
@@ -91,18 +123,23 @@ export interface IFormDialogOptions<T> {
   initial: T;
   render: FormRender<T>;
   okLabel: string;
-  /** A message when the value cannot be used, null when it can. */
-  validate?: (value: T) => string | null;
+  /** What is wrong with the value, null when it can be used. */
+  validate?: (value: T) => FormProblem;
+  /**
+   * Act on a valid value (the server call) before the dialog is done; a
+   * problem (the server's refusal) reopens the dialog with it.
+   */
+  submit?: (value: T) => Promise<FormProblem>;
   /** CSS selector of the element to focus first. */
   focus?: string;
 }
 
-/** Show a form; resolves with its value, or null when cancelled. */
+/** Show a form; resolves with its (submitted) value, or null when cancelled. */
 export async function showFormDialog<T>(
   options: IFormDialogOptions<T>
 ): Promise<T | null> {
   let value = options.initial;
-  let problem: string | null = null;
+  let problem: IFormProblem | null = null;
   for (;;) {
     const result = await showDialog<T>({
       title: options.title,
@@ -111,29 +148,74 @@ export async function showFormDialog<T>(
         Dialog.cancelButton(),
         Dialog.okButton({ label: options.okLabel })
       ],
-      focusNodeSelector: options.focus ?? 'input, select, textarea'
+      focusNodeSelector: problem?.field
+        ? ['input', 'select', 'textarea']
+            .map(tag => `.azml-Field[data-field="${problem!.field}"] ${tag}`)
+            .join(', ')
+        : (options.focus ?? 'input, select, textarea')
     });
     if (!result.button.accept || result.value === null) {
       return null;
     }
     value = result.value;
-    problem = options.validate?.(value) ?? null;
+    problem = asProblem(options.validate?.(value) ?? null);
+    if (!problem && options.submit) {
+      problem = asProblem(await options.submit(value));
+    }
     if (!problem) {
       return value;
     }
   }
 }
 
-/** A labelled form row. */
+/**
+ * A server refusal as a form problem: beside the field the server names
+ * (`details.field`, or `details.kind` for a refused name) when the form has
+ * it (`fields` maps the server's names to the form's), above the form otherwise.
+ */
+export function serverProblem(
+  error: unknown,
+  heading: string,
+  fields: Record<string, string>
+): IFormProblem {
+  const details =
+    error instanceof AzmlApiError &&
+    typeof error.details === 'object' &&
+    error.details !== null
+      ? (error.details as { field?: unknown; kind?: unknown })
+      : {};
+  const named = [details.field, details.kind].find(
+    key => typeof key === 'string' && key in fields
+  ) as string | undefined;
+  return {
+    message: errorMessage(error),
+    heading,
+    field: named ? fields[named] : undefined
+  };
+}
+
+/** A labelled form row; `name` lets a problem be shown beside it. */
 export function Field(props: {
   label: string;
+  name?: string;
   hint?: string;
   children: React.ReactNode;
 }): JSX.Element {
+  const problem = useContext(ProblemContext);
+  const error =
+    props.name && problem?.field === props.name ? problem.message : null;
   return (
-    <label className="azml-Field">
+    <label
+      className={error ? 'azml-Field azml-mod-invalid' : 'azml-Field'}
+      data-field={props.name}
+    >
       <span className="azml-Field-label">{props.label}</span>
       {props.children}
+      {error && (
+        <span className="azml-Field-error" role="alert">
+          {error}
+        </span>
+      )}
       {props.hint && <span className="azml-Field-hint">{props.hint}</span>}
     </label>
   );

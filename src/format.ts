@@ -28,10 +28,13 @@ export function formatRate(bytesPerSecond: number | null | undefined): string {
   return `${formatBytes(bytesPerSecond)}/s`;
 }
 
-/** Milliseconds -> "45s", "3m 05s", "2h 07m", "3d 4h". */
+/** Milliseconds -> "<1s", "45s", "3m 05s", "2h 07m", "3d 4h". */
 export function formatDuration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !isFinite(ms) || ms < 0) {
     return '–';
+  }
+  if (ms < 1000) {
+    return '<1s'; // a quick step did run: "0s" read as "did not run"
   }
   const seconds = Math.floor(ms / 1000);
   if (seconds < 60) {

@@ -60,7 +60,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
       fileBrowser,
       palette
     });
-    connectNotifications(model, app.commands, trans);
+    connectNotifications(model, app.commands, trans, {
+      isJobShown: name =>
+        !!jobTracker.find(widget => widget.jobName === name)?.isVisible
+    });
 
     const sidebar = new AzmlSidebar(model, app.commands, trans);
     app.shell.add(sidebar, 'left', { rank: 600 });

@@ -4,6 +4,7 @@ import { useCallback, useSyncExternalStore } from 'react';
 import {
   IComputeInfo,
   IComputeRequest,
+  isComputeSettling,
   listComputes,
   updateCompute
 } from './computes/api';
@@ -89,7 +90,9 @@ export interface IAzmlState {
 export interface IAzmlApi {
   fetchWorkspace(): Promise<IWorkspaceInfo>;
   fetchStatuses(): Promise<StatusTable>;
-  listComputes(): Promise<IComputeInfo[]>;
+  listComputes(
+    etag?: string | null
+  ): Promise<ConditionalResult<IComputeInfo[]>>;
   updateCompute(name: string, request: IComputeRequest): Promise<IOperation>;
   listData(): Promise<IDataAsset[]>;
   startCopyIn(request: ICopyInRequest): Promise<IOperation>;
@@ -219,7 +222,10 @@ export class AzmlModel {
 
   /** See `jobs/refreshLoop.ts` for what each mode means. */
   pollMode(): PollMode {
-    const watching = this._watched.size > 0;
+    // A cluster being created or resized is watched like a running job.
+    const watching =
+      this._watched.size > 0 ||
+      (this._state.computes.value ?? []).some(isComputeSettling);
     if (this._visible) {
       return watching ? 'active' : 'idle';
     }
@@ -233,7 +239,9 @@ export class AzmlModel {
 
   /**
    * One refresh: the listed page (conditional), then watched jobs that are not
-   * on it (by name, a few per round). True when anything changed.
+   * on it (by name, a few per round), then the computes (conditional: node
+   * counts follow the jobs, and the CLI or the sizing widget may change a
+   * cluster while no job changes). True when anything changed.
    */
   async pollTick(): Promise<boolean> {
     let changed = await this.refreshJobs();
@@ -252,10 +260,8 @@ export class AzmlModel {
         this._watched.delete(name);
       }
     }
-    if (changed) {
-      void this.refreshComputes(); // node counts follow the jobs
-    }
-    return changed;
+    const computesChanged = await this.refreshComputes();
+    return changed || computesChanged;
   }
 
   /** Refresh the list now (after a submit, a cancel, or the Refresh button). */
@@ -292,15 +298,39 @@ export class AzmlModel {
     }
   }
 
-  async refreshComputes(options: { user?: boolean } = {}): Promise<void> {
+  /**
+   * Fetch the clusters; a background refresh sends the last ETag (a 304 keeps
+   * what is shown). Resolves true when the list changed.
+   */
+  async refreshComputes(options: { user?: boolean } = {}): Promise<boolean> {
     const current = this._state.computes;
     if (options.user || current.value === null) {
       this._update({ computes: { ...current, loading: true, error: null } });
     }
+    const request = ++this._computesRequest;
     try {
-      const value = await this.api.listComputes();
-      this._update({ computes: { value, loading: false, error: null } });
+      const result = await this.api.listComputes(
+        options.user ? null : this._computesEtag
+      );
+      if (request !== this._computesRequest) {
+        return false; // a newer fetch answers instead
+      }
+      if (result.notModified) {
+        const { value, loading, error } = this._state.computes;
+        if (loading || error) {
+          this._update({ computes: { value, loading: false, error: null } });
+        }
+        return false; // nothing new: no re-render
+      }
+      this._computesEtag = result.etag;
+      this._update({
+        computes: { value: result.data, loading: false, error: null }
+      });
+      return true;
     } catch (error) {
+      if (request !== this._computesRequest) {
+        return false;
+      }
       this._update({
         computes: {
           value: this._state.computes.value,
@@ -308,6 +338,7 @@ export class AzmlModel {
           error: errorMessage(error)
         }
       });
+      return false;
     }
   }
 
@@ -458,7 +489,12 @@ export class AzmlModel {
     name: string,
     request: IComputeRequest
   ): Promise<IOperation> {
-    return this._track(await this.api.updateCompute(name, request));
+    const operation = this._track(await this.api.updateCompute(name, request));
+    if (!isOperationDone(operation)) {
+      // A new cluster shows at once (Creating), a resize its new limits; again when it ends.
+      void this.refreshComputes();
+    }
+    return operation;
   }
 
   async cancelOperation(id: string): Promise<IOperation> {
@@ -524,12 +560,10 @@ export class AzmlModel {
       clearTimeout(timer);
       this._operationTimers.delete(operation.id);
     }
-    if (operation.state === 'Succeeded') {
-      if (operation.kind === 'copy_in') {
-        void this.refreshData();
-      } else if (operation.kind === 'compute_update') {
-        void this.refreshComputes();
-      }
+    if (operation.kind === 'copy_in' && operation.state === 'Succeeded') {
+      void this.refreshData();
+    } else if (operation.kind === 'compute_update') {
+      void this.refreshComputes(); // whatever the outcome: the cluster's state changed
     }
     this._operationEnded.emit(operation);
   }
@@ -614,6 +648,8 @@ export class AzmlModel {
   private _etag: string | null = null;
   private _etagKey: string | null = null;
   private _jobsRequest = 0;
+  private _computesEtag: string | null = null;
+  private _computesRequest = 0;
   private _operationTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private _disposed = false;
 }

@@ -21,6 +21,30 @@ export function notificationType(category: string): Notification.TypeOptions {
   }
 }
 
+export interface INotificationOptions {
+  /** True when the job's tab is on screen (its log shows the end already). */
+  isJobShown?: (name: string) => boolean;
+}
+
+/**
+ * How long a job's end stays on screen (decision, issue 21): never sticky — a
+ * failure toast that waited to be closed sat over the log the user opened to
+ * read why. A failure stays longer (15 s) than other ends (10 s); when the
+ * failed job's own tab is on screen, its badge and log already say it and a
+ * toast would cover the traceback, so it goes to the notification list only
+ * (0: kept there, no toast). The list (the bell in the status bar) keeps
+ * every end with "Open logs".
+ */
+export function endedAutoClose(
+  type: Notification.TypeOptions,
+  jobShown: boolean
+): number {
+  if (type !== 'error') {
+    return 10000;
+  }
+  return jobShown ? 0 : 15000;
+}
+
 /**
  * JupyterLab notifications for what ends while the page is open: a job seen
  * running reaching a terminal state (with "Open logs"), and copy-ins or
@@ -29,7 +53,8 @@ export function notificationType(category: string): Notification.TypeOptions {
 export function connectNotifications(
   model: AzmlModel,
   commands: CommandRegistry,
-  trans: TranslationBundle
+  trans: TranslationBundle,
+  options: INotificationOptions = {}
 ): void {
   model.jobEnded.connect((_, job: IJobRecord) => {
     const status = model.state.statuses.get(job.status);
@@ -39,7 +64,7 @@ export function connectNotifications(
       ? trans.__('Job %1: %2 — %3', title, status.name, job.error)
       : trans.__('Job %1: %2', title, status.name);
     Notification.emit(message, type, {
-      autoClose: type === 'error' ? false : 10000,
+      autoClose: endedAutoClose(type, options.isJobShown?.(job.name) ?? false),
       actions: [
         {
           label: trans.__('Open logs'),

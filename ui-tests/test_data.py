@@ -3,8 +3,11 @@ asset version in the panel, with its size; the copy-in dialog screenshot comes f
 
 from __future__ import annotations
 
+import json
+import urllib.error
 import uuid
 
+import pytest
 from lab_ui import context_menu, dialog, file_item, go_to_folder, open_sidebar, show_file_browser, show_sidebar
 from playwright.sync_api import Page, expect
 
@@ -56,14 +59,42 @@ def test_copy_a_folder_into_workspace_data(page: Page, lab_server, screenshot) -
 
 
 def test_copy_in_refused_path_shows_the_servers_message(page: Page, lab_server) -> None:
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        lab_server.request_json("POST", "azml/data", {"path": "../outside-the-root", "name": "outside"})
+    message = json.loads(refused.value.read())["message"]
+
     open_sidebar(page, lab_server)
     page.locator(".azml-Data-copyIn").click()
     form = dialog(page)
     expect(form.locator(".azml-CopyIn-path")).to_be_focused()  # nothing chosen yet: the path first
     form.locator(".azml-CopyIn-path").fill("../outside-the-root")
     form.locator(".azml-CopyIn-name").fill("outside")
+    form.locator(".azml-CopyIn-description").fill("typed by hand")
     form.get_by_role("button", name="Copy in").click()
-    error = dialog(page)
-    expect(error.locator(".jp-Dialog-header")).to_contain_text("Could not copy ../outside-the-root")
-    expect(error.locator(".jp-Dialog-body")).to_contain_text("outside")
-    expect(error.locator(".jp-Dialog-body")).not_to_be_empty()
+    # Issue 21, item 11: the dialog stays with the user's input and the server's message beside the path.
+    expect(form.locator(".jp-Dialog-header")).to_have_text("Copy into workspace data")
+    expect(form.locator(".azml-Form > .azml-Error")).to_have_text("Could not copy ../outside-the-root")
+    expect(form.locator('.azml-Field[data-field="path"] .azml-Field-error')).to_have_text(message)
+    expect(form.locator(".azml-CopyIn-path")).to_be_focused()
+    for field, value in ((".azml-CopyIn-name", "outside"), (".azml-CopyIn-description", "typed by hand")):
+        expect(form.locator(field)).to_have_value(value)
+    # Corrected, it goes through.
+    (lab_server.root_dir / "inside.txt").write_text("inside the root")
+    form.locator(".azml-CopyIn-path").fill("inside.txt")
+    form.locator(".azml-CopyIn-name").fill(f"inside-{uuid.uuid4().hex[:6]}")
+    form.get_by_role("button", name="Copy in").click()
+    expect(dialog(page)).to_have_count(0)
+
+
+def test_copy_in_an_empty_name_is_required(page: Page, lab_server) -> None:
+    open_sidebar(page, lab_server)
+    page.locator(".azml-Data-copyIn").click()
+    form = dialog(page)
+    form.locator(".azml-CopyIn-path").fill("somewhere.csv")
+    form.locator(".azml-CopyIn-name").fill("")
+    form.get_by_role("button", name="Copy in").click()
+    expect(form.locator('.azml-Field[data-field="name"] .azml-Field-error')).to_have_text(
+        "The data asset name is required."
+    )
+    expect(form.locator(".azml-CopyIn-name")).to_be_focused()
+    form.get_by_role("button", name="Cancel").click()

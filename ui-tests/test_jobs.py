@@ -10,7 +10,6 @@ import urllib.error
 import uuid
 
 import pytest
-
 from lab_ui import (
     JOB_TIMEOUT_MS,
     SIDEBAR,
@@ -19,11 +18,14 @@ from lab_ui import (
     file_item,
     go_to_folder,
     job_row,
+    open_lab,
     open_sidebar,
     show_file_browser,
     show_sidebar,
+    wait_for_kernel,
+    write_notebook,
 )
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 JOB_YAML = """\
 $schema: https://azuremlschemas.azureedge.net/latest/commandJob.schema.json
@@ -240,3 +242,152 @@ def test_panel_shows_each_status_in_the_servers_colour(page: Page, lab_server, s
     finally:
         if lab_server.get_json(f"azml/jobs/{running}")["status"] not in ("Canceled", "Completed", "Failed"):
             lab_server.request_json("POST", f"azml/jobs/{running}/cancel", {})
+
+
+# ---- submitting a whole notebook (issue 21, items 3, 9 and 12) --------------------------------------
+
+
+def open_notebook_with_kernel(page: Page, lab_server, name: str) -> Locator:
+    """Open a notebook and run its first cell (the kernel starts; outputs and kernel metadata change)."""
+    open_lab(page, lab_server, f"lab/tree/{name}")
+    notebook = page.locator(".jp-NotebookPanel").filter(has=page.locator(".jp-Notebook"))
+    output = notebook.locator(".jp-OutputArea-output").first
+    wait_for_kernel(page)  # a run asked for before the kernel is connected is dropped
+    notebook.locator(".jp-Cell").first.click()
+    page.keyboard.press("Control+Enter")  # runs the cell in place
+    expect(output).to_be_visible(timeout=60_000)
+    return notebook
+
+
+def submit_notebook_dialog(page: Page, notebook: Locator, display_name: str) -> dict:
+    """Fill the submit dialog and submit; returns the POST body."""
+    form = dialog(page)
+    expect(form.locator(".azml-SubmitForm[data-kind='notebook']")).to_be_visible()
+    form.locator(".azml-Submit-displayName").fill(display_name)
+    def posted(response) -> bool:
+        return response.url.split("?")[0].endswith("/azml/jobs") and response.request.method == "POST"
+
+    with page.expect_response(posted) as sent:
+        form.get_by_role("button", name="Submit").click()
+    assert sent.value.status == 201, sent.value.text()
+    return sent.value.request.post_data_json
+
+
+def test_submitting_a_notebook_never_rewrites_it_silently(page: Page, lab_server) -> None:
+    word = f"ondisk-{uuid.uuid4().hex[:6]}"
+    path = lab_server.root_dir / f"{word}.ipynb"
+    write_notebook(path, ["print('first version')"])
+    on_disk = path.read_bytes()
+    notebook = open_notebook_with_kernel(page, lab_server, path.name)
+
+    # Only outputs and kernel metadata differ from the file: the saved file is submitted, nothing asked.
+    page.locator(".azml-SubmitNotebookButton").click()
+    body = submit_notebook_dialog(page, notebook, f"{word}-1")
+    assert body["notebook"] == path.name
+    assert path.read_bytes() == on_disk
+
+    # Code edited and not saved: asked; "Submit the saved version" leaves the file as it is.
+    editor = notebook.locator(".jp-Cell").first.locator(".cm-content")
+    editor.click()
+    page.keyboard.press("End")
+    page.keyboard.type("  # edited")
+    page.locator(".azml-SubmitNotebookButton").click()
+    question = dialog(page)
+    expect(question.locator(".jp-Dialog-header")).to_contain_text("unsaved changes")
+    buttons = question.locator(".jp-Dialog-footer button")
+    assert buttons.all_inner_texts() == ["Cancel", "Submit the saved version", "Save and submit"]
+    question.get_by_role("button", name="Submit the saved version").click()
+    submit_notebook_dialog(page, notebook, f"{word}-2")
+    assert path.read_bytes() == on_disk
+
+    # "Save and submit": saved (the user chose it), then submitted.
+    page.locator(".azml-SubmitNotebookButton").click()
+    dialog(page).get_by_role("button", name="Save and submit").click()
+    submit_notebook_dialog(page, notebook, f"{word}-3")
+    assert "# edited" in path.read_text()
+
+
+def test_submit_dialog_warns_when_no_cell_is_tagged_parameters(page: Page, lab_server) -> None:
+    word = f"params-{uuid.uuid4().hex[:6]}"
+    untagged = lab_server.root_dir / f"{word}.ipynb"
+    write_notebook(untagged, ["rows = 3", "print(rows)"])
+    open_lab(page, lab_server, f"lab/tree/{untagged.name}")
+    page.locator(".azml-SubmitNotebookButton").click()
+    form = dialog(page)
+    warning = form.locator(".azml-Submit-parametersWarning")
+    expect(warning).to_contain_text("no cell tagged 'parameters'")
+    expect(warning).to_contain_text("Passed unknown parameter")
+    form.get_by_role("button", name="Cancel").click()
+
+    # A notebook with a tagged cell: no warning.
+    tagged = lab_server.root_dir / f"{word}-tagged.ipynb"
+    write_notebook(tagged, ["rows = 3", "print(rows)"])
+    content = json.loads(tagged.read_text())
+    content["cells"][0]["metadata"]["tags"] = ["parameters"]
+    tagged.write_text(json.dumps(content))
+    open_lab(page, lab_server, f"lab/tree/{tagged.name}")
+    page.locator(".azml-SubmitNotebookButton").click()
+    form = dialog(page)
+    expect(form.locator(".azml-Submit-parameters")).to_be_visible()
+    expect(form.locator(".azml-Submit-parametersWarning")).to_have_count(0)
+    form.get_by_role("button", name="Cancel").click()
+
+
+def test_submit_dialogs_fit_a_950px_window(page: Page, lab_server) -> None:
+    page.set_viewport_size({"width": 1280, "height": 950})
+    word = f"fit-{uuid.uuid4().hex[:6]}"
+    write_notebook(lab_server.root_dir / f"{word}.ipynb", ["print('fits')"])
+    notebook = open_notebook_with_kernel(page, lab_server, f"{word}.ipynb")
+    for button in (".azml-SubmitCellsButton", ".azml-SubmitNotebookButton"):
+        notebook.locator(".jp-Cell").first.locator(".jp-InputPrompt").click()
+        page.locator(button).click()
+        form = dialog(page)
+        expect(form.locator(".azml-SubmitForm")).to_be_visible()
+        for part in (".jp-Dialog-content", ".jp-Dialog-body"):
+            size = form.locator(part).evaluate("n => ({scroll: n.scrollHeight, client: n.clientHeight})")
+            assert size["scroll"] <= size["client"], (button, part, size)
+        form.get_by_role("button", name="Cancel").click()
+        expect(dialog(page)).to_have_count(0)
+
+
+def test_the_two_toolbar_buttons_look_and_read_differently(page: Page, lab_server) -> None:
+    word = f"toolbar-{uuid.uuid4().hex[:6]}"
+    write_notebook(lab_server.root_dir / f"{word}.ipynb", ["x = 1"])
+    open_lab(page, lab_server, f"lab/tree/{word}.ipynb")
+    cells = page.locator(".azml-SubmitCellsButton")
+    whole = page.locator(".azml-SubmitNotebookButton")
+    expect(cells).to_be_visible()
+    # A visible word on each, different tooltips and different pictures.
+    expect(cells).to_contain_text("Submit cells")
+    expect(whole).to_contain_text("Submit notebook")
+    tips = [b.locator("button, jp-button").first.get_attribute("title") for b in (cells, whole)]
+    assert tips[0] and tips[1] and tips[0] != tips[1], tips
+    pictures = [b.locator("svg").first.inner_html() for b in (cells, whole)]
+    assert pictures[0] != pictures[1]
+
+
+def test_the_submitting_toast_becomes_the_submitted_one(page: Page, lab_server) -> None:
+    # Issue 21, item 10: "Submitting cell 2 …" kept spinning next to "Submitted job …".
+    word = f"toast-{uuid.uuid4().hex[:6]}"
+    write_notebook(lab_server.root_dir / f"{word}.ipynb", ["print('first')", "print('second')"])
+    notebook = open_notebook_with_kernel(page, lab_server, f"{word}.ipynb")
+    notebook.locator(".jp-Cell").nth(1).locator(".jp-InputPrompt").click()
+    page.locator(".azml-SubmitCellsButton").click()
+    dialog(page).locator(".azml-Submit-displayName").fill(word)
+    # Sample the toasts every 50 ms from inside the page while the submission runs.
+    page.evaluate(
+        """() => {
+            window.__azmlToasts = [];
+            window.__azmlToastTimer = setInterval(() => window.__azmlToasts.push(
+                [...document.querySelectorAll('.Toastify__toast')].map(t => t.textContent)), 50);
+        }"""
+    )
+    dialog(page).get_by_role("button", name="Submit").click()
+    submitted = page.locator(".Toastify__toast").filter(has_text=f"Submitted job {word}")
+    expect(submitted).to_be_visible(timeout=JOB_TIMEOUT_MS)
+    expect(submitted.locator(".jp-toast-button", has_text="Open logs")).to_be_visible()
+    page.wait_for_timeout(1500)
+    samples = page.evaluate("() => { clearInterval(window.__azmlToastTimer); return window.__azmlToasts; }")
+    assert any(any("Submitting" in text for text in sample) for sample in samples), "no progress toast seen"
+    both = [s for s in samples if any("Submitting" in t for t in s) and any("Submitted job" in t for t in s)]
+    assert both == [], both[:3]

@@ -1,11 +1,15 @@
 """The Azure ML sidebar in a real JupyterLab, in Chromium: the workspace and its computes."""
 
 import json
+import os
 import re
+import subprocess
+import sys
 import urllib.error
+import uuid
+from pathlib import Path
 
 import pytest
-
 from lab_ui import SIDEBAR, dialog, open_sidebar
 from playwright.sync_api import Page, expect
 
@@ -100,9 +104,69 @@ def test_a_refused_cluster_shows_the_servers_message(page: Page, lab_server) -> 
     form = dialog(page)
     expect(form.locator(".azml-Compute-name")).to_be_focused()
     form.locator(".azml-Compute-name").fill(name)
+    form.locator(".azml-Compute-max").fill("3")
     form.get_by_role("button", name="Create").click()
-    error = dialog(page)
-    expect(error.locator(".jp-Dialog-header")).to_contain_text(f"Could not update compute {name}")
-    expect(error.locator(".jp-Dialog-body")).to_contain_text(message)
-    error.get_by_role("button").last.click()
+    # Issue 21, item 11: the dialog stays with what was typed, says "create" (not "update") and shows
+    # the server's message beside the field it is about; the focus is back in that field.
+    expect(form.locator(".jp-Dialog-header")).to_have_text("New compute cluster")
+    expect(form.locator(".azml-Form > .azml-Error")).to_have_text(f"Could not create compute {name}")
+    expect(form.locator('.azml-Field[data-field="name"] .azml-Field-error')).to_have_text(message)
+    expect(form.locator(".azml-Compute-name")).to_have_value(name)
+    expect(form.locator(".azml-Compute-max")).to_have_value("3")
+    expect(form.locator(".azml-Compute-name")).to_be_focused()
+    form.get_by_role("button", name="Cancel").click()
+    expect(dialog(page)).to_have_count(0)
     expect(panel.locator(f'.azml-ComputeRow[data-compute="{name}"]')).to_have_count(0)
+
+
+def test_an_empty_cluster_name_is_required(page: Page, lab_server) -> None:
+    panel = open_sidebar(page, lab_server)
+    panel.locator('.azml-Computes .azml-Section-actions .azml-IconButton[title="New cluster…"]').click()
+    form = dialog(page)
+    form.get_by_role("button", name="Create").click()
+    expect(form.locator('.azml-Field[data-field="name"] .azml-Field-error')).to_have_text("A name is required.")
+    form.get_by_role("button", name="Cancel").click()
+
+
+def test_computes_table_fits_the_default_sidebar_width(page: Page, lab_server) -> None:
+    # Issue 21, item 5: with a second cluster with an Azure-length name and VM size, the table used to
+    # overflow the default sidebar width ("Succeeded" clipped, the pencil off-screen, a scrollbar).
+    name = f"gpu-cluster-{uuid.uuid4().hex[:4]}"
+    lab_server.request_json("PUT", f"azml/computes/{name}", {"size": "Standard_NC24ads_A100_v4", "max_nodes": 4})
+    panel = open_sidebar(page, lab_server)
+    row = panel.locator(f'.azml-ComputeRow[data-compute="{name}"]')
+    expect(row.locator(".azml-ComputeRow-state")).to_have_text("Succeeded")
+
+    # Nothing scrolls sideways: neither the panel nor the Computes section.
+    for target in (panel, panel.locator(".azml-Computes .azml-Section-body")):
+        width = target.evaluate("node => ({scroll: node.scrollWidth, client: node.clientWidth})")
+        assert width["scroll"] <= width["client"], width
+    # Every cell shows its whole text (no ellipsis, no clipping), and each edit button is inside the panel.
+    clipped = panel.locator(".azml-ComputeRow > *").evaluate_all(
+        "cells => cells.filter(c => c.scrollWidth > c.clientWidth).map(c => c.className + ': ' + c.textContent)"
+    )
+    assert clipped == [], clipped
+    box = panel.bounding_box()
+    for button in panel.locator(".azml-ComputeRow .azml-IconButton").all():
+        edit = button.bounding_box()
+        assert box["x"] <= edit["x"] and edit["x"] + edit["width"] <= box["x"] + box["width"], (edit, box)
+    expect(row.locator(".azml-ComputeRow-size")).to_have_text("Standard_NC24ads_A100_v4")
+
+
+def test_a_cluster_created_by_the_cli_appears_in_the_open_panel(page: Page, lab_server) -> None:
+    # Issue 21, item 4: the panel used to refresh computes only when the job list changed, so a cluster
+    # made by `azml-jupyter compute create` (or the sizing widget in a kernel) stayed invisible.
+    panel = open_sidebar(page, lab_server)
+    expect(panel.locator('.azml-ComputeRow[data-compute="local"]')).to_be_visible()
+    name = f"cli-cluster-{uuid.uuid4().hex[:4]}"
+    cli = Path(sys.executable).with_name("azml-jupyter")
+    subprocess.run(
+        [str(cli), "compute", "create", "-n", name, "--size", "local", "--max-instances", "3"],
+        env={**os.environ, "AZML_JUPYTER_HOME": str(lab_server.azml_home)},
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    # Visible and idle, the panel polls every 10 s (a 304 while nothing changed).
+    row = panel.locator(f'.azml-ComputeRow[data-compute="{name}"]')
+    expect(row.locator(".azml-ComputeRow-nodes")).to_have_text("0 / 3", timeout=25_000)

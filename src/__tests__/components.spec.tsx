@@ -10,6 +10,8 @@ import { StatusTable } from '../statuses';
 import { WorkspaceHeader } from '../workspace/WorkspaceHeader';
 import {
   act,
+  compute,
+  computesAnswer,
   job,
   operation,
   page,
@@ -412,22 +414,10 @@ describe('DataSection', () => {
 describe('ComputesSection and WorkspaceHeader', () => {
   it('shows nodes as current / max, the size and the state', async () => {
     const { model } = testModel({
-      listComputes: async () => [
-        {
-          name: 'cpu',
-          type: 'amlcompute',
-          size: 'Standard_DS3_v2',
-          state: 'Succeeded',
-          min_nodes: 0,
-          max_nodes: 4,
-          current_nodes: 1,
-          target_nodes: 1,
-          idle_seconds: 120,
-          tier: 'dedicated',
-          location: 'westeurope',
-          queued_jobs: null
-        }
-      ]
+      listComputes: async () =>
+        computesAnswer([
+          compute('cpu', { max_nodes: 4, current_nodes: 1, target_nodes: 1 })
+        ])
     });
     await model.start();
     const onEdit = jest.fn();

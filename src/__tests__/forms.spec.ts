@@ -6,15 +6,22 @@ import {
   recommendQuery,
   validateCompute
 } from '../computes/ComputeDialog';
+import { codeDiffers, hasParametersCell } from '../commands/notebookFile';
 import { submitChoices, validateSubmit } from '../commands/SubmitDialog';
 import {
   assetNameFor,
   copyInRequest,
   validateCopyIn
 } from '../data/CopyInDialog';
-import { parameterValue, parseNames, parseRows } from '../dialogs';
+import {
+  parameterValue,
+  parseNames,
+  parseRows,
+  serverProblem
+} from '../dialogs';
 import { formatBytes, formatDuration, jobDuration } from '../format';
 import { describeBinding, summariseOutputs } from '../jobs/JobDetail';
+import { AzmlApiError } from '../request';
 
 describe('form rows', () => {
   it('reads name=value lines, skipping blanks and comments', () => {
@@ -75,10 +82,12 @@ describe('form rows', () => {
     });
     expect(
       validateSubmit({ ...blankSubmit, experiment: 'bad name!' })
-    ).toContain('experiment name');
-    expect(validateSubmit({ ...blankSubmit, inputs: 'oops' })).toContain(
-      'Inputs, line 1'
-    );
+    ).toMatchObject({ field: 'experiment' });
+    expect(validateSubmit({ ...blankSubmit, inputs: 'oops' })).toEqual({
+      field: 'inputs',
+      message:
+        'Inputs, line 1: expected name=value with a Python identifier as the name, got "oops".'
+    });
     expect(validateSubmit(blankSubmit)).toBeNull();
   });
 });
@@ -110,13 +119,20 @@ describe('copy-in form', () => {
       description: ''
     };
     expect(validateCopyIn(form)).toBeNull();
-    expect(validateCopyIn({ ...form, path: ' ' })).toContain(
-      'Choose the file or folder'
+    expect(validateCopyIn({ ...form, path: ' ' })).toEqual({
+      field: 'path',
+      message:
+        'The file or folder is required (a path relative to the Jupyter root).'
+    });
+    // Empty says "required"; a wrong name says the rule (issue 21, item 11).
+    expect(validateCopyIn({ ...form, name: '' })).toEqual({
+      field: 'name',
+      message: 'The data asset name is required.'
+    });
+    expect(validateCopyIn({ ...form, name: '-x' })?.message).toContain(
+      'must be letters, digits'
     );
-    expect(validateCopyIn({ ...form, name: '-x' })).toContain(
-      'data asset name'
-    );
-    expect(validateCopyIn({ ...form, version: 'v 2' })).toContain('version');
+    expect(validateCopyIn({ ...form, version: 'v 2' })?.field).toBe('version');
     expect(copyInRequest(form)).toEqual({ path: 'data/trips', name: 'trips' });
     expect(
       copyInRequest({
@@ -256,18 +272,21 @@ describe('compute form', () => {
   });
 
   it('refuses impossible node counts and names', () => {
-    expect(validateCompute({ ...form, minNodes: '5' }, false)).toContain(
-      'minimum'
-    );
-    expect(validateCompute({ ...form, maxNodes: '0' }, false)).toContain(
-      'at least 1'
-    );
-    expect(validateCompute({ ...form, maxNodes: 'two' }, false)).toContain(
-      'whole numbers'
-    );
-    expect(validateCompute({ ...form, name: ' ' }, true)).toContain(
-      'Give the cluster a name'
-    );
+    expect(validateCompute({ ...form, minNodes: '5' }, false)).toEqual({
+      field: 'minNodes',
+      message: 'The minimum number of nodes cannot be above the maximum.'
+    });
+    expect(
+      validateCompute({ ...form, maxNodes: '0' }, false)?.message
+    ).toContain('at least 1');
+    expect(validateCompute({ ...form, maxNodes: 'two' }, false)).toEqual({
+      field: 'maxNodes',
+      message: 'A whole number is required.'
+    });
+    expect(validateCompute({ ...form, name: ' ' }, true)).toEqual({
+      field: 'name',
+      message: 'A name is required.'
+    });
     expect(validateCompute(form, true)).toBeNull();
   });
 });
@@ -310,5 +329,74 @@ describe('formatting', () => {
     ).toBe('uri_folder azureml://datastores/d/paths/p');
     expect(describeBinding({ type: 'integer', value: 3 })).toBe('integer 3');
     expect(describeBinding(0.5)).toBe('0.5');
+  });
+});
+
+describe('what "Submit notebook" sends (issue 21, items 3 and 9)', () => {
+  const cell = (source: string | string[], tags?: string[]) => ({
+    cell_type: 'code',
+    source,
+    metadata: tags ? { tags } : {}
+  });
+
+  it('sees code changes, not outputs, kernel metadata or an added empty cell', () => {
+    const saved = [cell('rows = 3\n'), cell(['print(', 'rows)'])];
+    expect(
+      codeDiffers([cell(['rows = 3\n']), cell('print(rows)')], saved)
+    ).toBe(false);
+    expect(codeDiffers([...saved, cell('')], saved)).toBe(false);
+    expect(codeDiffers([cell('rows = 4\n'), saved[1]], saved)).toBe(true);
+    expect(codeDiffers([saved[1]], saved)).toBe(true);
+    expect(
+      codeDiffers([cell('rows = 3\n', ['parameters']), saved[1]], saved)
+    ).toBe(true);
+    expect(
+      codeDiffers([{ ...saved[0], cell_type: 'markdown' }, saved[1]], saved)
+    ).toBe(true);
+  });
+
+  it("knows papermill's parameters cell", () => {
+    expect(hasParametersCell([cell('x = 1'), cell('y')])).toBe(false);
+    expect(hasParametersCell([cell('x = 1', ['parameters'])])).toBe(true);
+    expect(
+      hasParametersCell([
+        {
+          cell_type: 'markdown',
+          source: '',
+          metadata: { tags: ['parameters'] }
+        }
+      ])
+    ).toBe(false);
+  });
+});
+
+describe('server refusals in a dialog (issue 21, item 11)', () => {
+  const refusal = (details: unknown) =>
+    new AzmlApiError(new Response(null, { status: 400 }), {
+      error: 'invalid_name',
+      message: 'Invalid compute name: use 2-16 characters.',
+      details
+    });
+  const fields = { compute: 'name', max_nodes: 'maxNodes' };
+
+  it('goes beside the field the server names, or above the form', () => {
+    expect(
+      serverProblem(refusal({ kind: 'compute' }), 'Could not create x', fields)
+    ).toEqual({
+      message: 'Invalid compute name: use 2-16 characters.',
+      heading: 'Could not create x',
+      field: 'name'
+    });
+    expect(
+      serverProblem(refusal({ field: 'max_nodes' }), 'h', fields).field
+    ).toBe('maxNodes');
+    expect(
+      serverProblem(refusal({ field: 'elsewhere' }), 'h', fields).field
+    ).toBeUndefined();
+    expect(serverProblem(new Error('offline'), 'h', fields)).toEqual({
+      message: 'offline',
+      heading: 'h',
+      field: undefined
+    });
   });
 });

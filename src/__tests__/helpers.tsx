@@ -2,6 +2,7 @@ import { nullTranslator } from '@jupyterlab/translation';
 import React, { act } from 'react';
 import { createRoot, Root } from 'react-dom/client';
 
+import { IComputeInfo } from '../computes/api';
 import { IJobPage, IJobRecord } from '../jobs/api';
 import { AzmlModel, IAzmlApi } from '../model';
 import { IOperation } from '../operations';
@@ -133,7 +134,7 @@ export function fakeApi(
       home: '/tmp/h'
     })),
     fetchStatuses: jest.fn(async () => new StatusTable(STATUSES)),
-    listComputes: jest.fn(async () => []),
+    listComputes: jest.fn(async () => computesAnswer([])),
     updateCompute: jest.fn(async () => operation({ kind: 'compute_update' })),
     listData: jest.fn(async () => []),
     startCopyIn: jest.fn(async () => operation()),
@@ -187,3 +188,33 @@ export async function settle(): Promise<void> {
 }
 
 export { act };
+
+/** A cluster as GET /azml/computes lists it. */
+export function compute(
+  name: string,
+  extra: Partial<IComputeInfo> = {}
+): IComputeInfo {
+  return {
+    name,
+    type: 'amlcompute',
+    size: 'Standard_DS3_v2',
+    state: 'Succeeded',
+    min_nodes: 0,
+    max_nodes: 2,
+    current_nodes: 0,
+    target_nodes: null,
+    idle_seconds: 120,
+    tier: 'dedicated',
+    location: 'westeurope',
+    queued_jobs: 0,
+    ...extra
+  };
+}
+
+/** What the fake `listComputes` answers: a 200 with an ETag. */
+export function computesAnswer(
+  list: IComputeInfo[],
+  etag = '"c1"'
+): ConditionalResult<IComputeInfo[]> {
+  return { notModified: false, data: list, etag };
+}

@@ -120,9 +120,12 @@ describe('JobDetail', () => {
     act(() => steps[1].querySelector('button')!.click());
     await settle();
     expect(runs).toContainEqual(['azml:open-job', { name: 'pipe-1-train' }]);
-    expect(
-      container.querySelector('[data-output="default"]')!.textContent
-    ).toContain('1 files, 2.0 KB');
+    // Issue 21, item 12: "1 file", and what the default output is.
+    const output = container.querySelector('[data-output="default"]')!;
+    expect(output.textContent).toBe(
+      'default1 file, 2.0 KB./outputs, ./logs and the job log'
+    );
+    expect(output.getAttribute('title')).toContain('user_logs/std_log.txt');
     unmount();
     stream.dispose();
     model.dispose();

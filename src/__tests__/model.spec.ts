@@ -1,5 +1,12 @@
 import { AzmlApiError } from '../request';
-import { job, operation, page, testModel } from './helpers';
+import {
+  compute,
+  computesAnswer,
+  job,
+  operation,
+  page,
+  testModel
+} from './helpers';
 
 function apiError(status: number, message: string): AzmlApiError {
   return new AzmlApiError(new Response(null, { status }), {
@@ -336,6 +343,53 @@ describe('AzmlModel: operations', () => {
     await model.updateCompute('cpu', { max_nodes: 4 });
     expect(api.updateCompute).toHaveBeenCalledWith('cpu', { max_nodes: 4 });
     expect(api.listComputes).toHaveBeenCalledTimes(1);
+    model.dispose();
+  });
+});
+
+describe('AzmlModel: computes follow changes made elsewhere (issue 21, item 4)', () => {
+  it('polls the computes on every tick, even when the job list is unchanged', async () => {
+    // A cluster resized by the CLI or the sizing widget: no job changed, the panel must still see it.
+    const { model, api } = testModel();
+    api.listComputes.mockResolvedValueOnce(
+      computesAnswer([compute('cpu', { current_nodes: 0 })], '"c1"')
+    );
+    await model.start();
+    api.listJobs.mockResolvedValue({ notModified: true, etag: '"e1"' });
+    api.listComputes.mockResolvedValueOnce(
+      computesAnswer([compute('cpu', { current_nodes: 1 })], '"c2"')
+    );
+    const changed = await model.pollTick();
+    expect(model.state.computes.value?.[0].current_nodes).toBe(1);
+    expect(changed).toBe(true); // a change keeps the loop fast
+    model.dispose();
+  });
+
+  it('refreshes the computes as soon as its own create or update is accepted', async () => {
+    // The PUT answers 202 with a running operation: the new cluster (Creating) shows at once.
+    const { model, api } = testModel({
+      updateCompute: jest.fn(async () =>
+        operation({ kind: 'compute_update', state: 'Running' })
+      )
+    });
+    await model.updateCompute('gpu', { size: 'Standard_NC6', max_nodes: 2 });
+    expect(api.listComputes).toHaveBeenCalledTimes(1);
+    model.dispose();
+  });
+
+  it('polls fast while a cluster is being created or resized', async () => {
+    const { model, api } = testModel();
+    api.listComputes.mockResolvedValue(
+      computesAnswer([compute('gpu', { state: 'Creating' })])
+    );
+    await model.start();
+    model.setVisible(true);
+    expect(model.pollMode()).toBe('active');
+    model.setVisible(false);
+    expect(model.pollMode()).toBe('background');
+    api.listComputes.mockResolvedValue(computesAnswer([compute('gpu')]));
+    await model.refreshComputes({ user: true });
+    expect(model.pollMode()).toBe('off');
     model.dispose();
   });
 });

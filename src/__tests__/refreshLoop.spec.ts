@@ -16,8 +16,8 @@ describe('nextDelay', () => {
   it('is slow when hidden, fixed when idle, and none when off', () => {
     expect(nextDelay('background', 0)).toBe(DEFAULT_INTERVALS.background);
     expect(nextDelay('background', 20)).toBe(DEFAULT_INTERVALS.backgroundMax);
-    expect(nextDelay('idle', 0)).toBe(30000);
-    expect(nextDelay('idle', 9)).toBe(30000);
+    expect(nextDelay('idle', 0)).toBe(10000);
+    expect(nextDelay('idle', 9)).toBe(10000);
     expect(nextDelay('off', 0)).toBeNull();
   });
 });

@@ -23,7 +23,7 @@ import { DisposableDelegate } from '@lumino/disposable';
 import { listSizes } from '../computes/api';
 import { showComputeDialog } from '../computes/ComputeDialog';
 import { showCopyInDialog } from '../data/CopyInDialog';
-import { azmlCellsIcon, azmlIcon } from '../icon';
+import { azmlCellsIcon, azmlIcon, azmlNotebookIcon } from '../icon';
 import { downloadOutputs, IJobRecord, listOutputs } from '../jobs/api';
 import { showDownloadDialog } from '../jobs/DownloadDialog';
 import { JobDetailWidget, jobWidgetId } from '../jobs/JobDetail';
@@ -32,6 +32,7 @@ import { errorMessage } from '../request';
 import { SIDEBAR_ID } from '../sidebar';
 import { CommandIDs } from './ids';
 import { submitCellsInKernel } from './submitCells';
+import { codeDiffers, hasParametersCell, ICellLike } from './notebookFile';
 import { showSubmitDialog } from './SubmitDialog';
 
 /** What the commands need; the optional JupyterLab parts may be missing. */
@@ -166,32 +167,96 @@ function notebookPath(
   return targetNotebook(context, args)?.context.path ?? null;
 }
 
-/** After a submission: show the panel, mark the job, tell the user. */
+/**
+ * After a submission: show the panel, mark the job, tell the user. `pending`
+ * is the "Submitting…" notification, turned into this one in place (so no
+ * spinner is left turning next to "Submitted job").
+ */
 function announceSubmitted(
   context: ICommandContext,
-  job: Pick<IJobRecord, 'name' | 'status' | 'display_name'>
+  job: Pick<IJobRecord, 'name' | 'status' | 'display_name'>,
+  pending?: string
 ): void {
   const { app, model, trans } = context;
   model.jobSubmitted(job);
   app.shell.activateById(SIDEBAR_ID);
-  Notification.success(
-    trans.__('Submitted job %1', job.display_name || job.name),
-    {
-      autoClose: 6000,
-      actions: [
-        {
-          label: trans.__('Open logs'),
-          callback: () => {
-            void app.commands.execute(CommandIDs.openJob, { name: job.name });
-          }
+  const message = trans.__('Submitted job %1', job.display_name || job.name);
+  const options = {
+    autoClose: 6000,
+    actions: [
+      {
+        label: trans.__('Open logs'),
+        callback: () => {
+          void app.commands.execute(CommandIDs.openJob, { name: job.name });
         }
-      ]
-    }
-  );
+      }
+    ]
+  };
+  if (pending) {
+    Notification.update({ id: pending, message, type: 'success', ...options });
+  } else {
+    Notification.success(message, options);
+  }
+}
+
+/**
+ * What "Submit notebook" submits. The server runs the file as saved; an open
+ * notebook is never saved behind the user's back. When its code differs from
+ * the file (outputs and kernel metadata do not count), the user chooses.
+ * Resolves with the cells that will run and whether to save first, or null
+ * (cancelled, or the file could not be read: reported).
+ */
+async function notebookToSubmit(
+  context: ICommandContext,
+  path: string
+): Promise<{ cells: ICellLike[]; save: NotebookPanel | null } | null> {
+  const { app, notebooks, trans } = context;
+  let saved: ICellLike[];
+  try {
+    const file = await app.serviceManager.contents.get(path, {
+      type: 'notebook',
+      content: true
+    });
+    saved = (file.content?.cells ?? []) as ICellLike[];
+  } catch (error) {
+    reportError(trans.__('Could not read %1', path), error);
+    return null;
+  }
+  const open = notebooks?.find(panel => panel.context.path === path);
+  const model = open?.context.model;
+  if (!open || !model?.dirty) {
+    return { cells: saved, save: null };
+  }
+  const current = (model.toJSON() as unknown as { cells: ICellLike[] }).cells;
+  if (!codeDiffers(current, saved)) {
+    return { cells: saved, save: null };
+  }
+  const saveAndSubmit = trans.__('Save and submit');
+  const answer = await showDialog({
+    title: trans.__('%1 has unsaved changes', PathExt.basename(path)),
+    body: trans.__(
+      'The job runs the notebook as it is saved on disk. Save your changes first, or submit the saved version and keep editing.'
+    ),
+    buttons: [
+      Dialog.cancelButton(),
+      Dialog.okButton({
+        label: trans.__('Submit the saved version'),
+        displayType: 'default'
+      }),
+      Dialog.okButton({ label: saveAndSubmit })
+    ],
+    defaultButton: 2
+  });
+  if (!answer.button.accept) {
+    return null;
+  }
+  return answer.button.label === saveAndSubmit
+    ? { cells: current, save: open }
+    : { cells: saved, save: null };
 }
 
 export function registerCommands(context: ICommandContext): void {
-  const { app, model, trans, jobTracker, notebooks, palette } = context;
+  const { app, model, trans, jobTracker, palette } = context;
   const { commands } = app;
 
   commands.addCommand(CommandIDs.openPanel, {
@@ -296,8 +361,9 @@ export function registerCommands(context: ICommandContext): void {
       try {
         const files = await downloadOutputs(name, folder, choice.output);
         Notification.success(
-          trans.__(
-            'Downloaded %1 file(s) of %2 into %3',
+          trans._n(
+            'Downloaded %1 file of %2 into %3',
+            'Downloaded %1 files of %2 into %3',
             files.length,
             name,
             folder
@@ -351,13 +417,17 @@ export function registerCommands(context: ICommandContext): void {
     describedBy: { ...NOTEBOOK_ARGS },
     label: trans.__('Submit notebook as Azure ML job'),
     caption: trans.__(
-      'Run the whole notebook as an unattended Azure ML job (papermill)'
+      'Azure ML: run the whole notebook, as saved, as an unattended job (papermill)'
     ),
-    icon: azmlIcon,
+    icon: azmlNotebookIcon,
     isEnabled: args => notebookPath(context, args) !== null,
     execute: async args => {
       const path = notebookPath(context, args);
       if (!path) {
+        return;
+      }
+      const what = await notebookToSubmit(context, path);
+      if (!what) {
         return;
       }
       const choices = await showSubmitDialog({
@@ -365,16 +435,15 @@ export function registerCommands(context: ICommandContext): void {
         what: PathExt.basename(path),
         computes: model.state.computes.value ?? [],
         defaultExperiment: PathExt.basename(path, '.ipynb'),
+        hasParametersCell: hasParametersCell(what.cells),
         trans
       });
       if (!choices) {
         return;
       }
       try {
-        // The server reads the file: unsaved edits must reach the disk first.
-        const open = notebooks?.find(panel => panel.context.path === path);
-        if (open?.context.model.dirty) {
-          await open.context.save();
+        if (what.save) {
+          await what.save.context.save(); // the user chose "Save and submit"
         }
         const job = await model.submit({
           notebook: path,
@@ -400,7 +469,7 @@ export function registerCommands(context: ICommandContext): void {
     describedBy: { ...NOTEBOOK_ARGS },
     label: trans.__('Submit selected cells as Azure ML job'),
     caption: trans.__(
-      'Run the selected cells (with what they need from earlier cells) as an unattended Azure ML job'
+      'Azure ML: run the selected cells (with what they need from earlier cells) as an unattended job'
     ),
     icon: azmlCellsIcon,
     isEnabled: args => targetNotebook(context, args) !== null,
@@ -468,8 +537,7 @@ export function registerCommands(context: ICommandContext): void {
       );
       try {
         const job = await submission;
-        Notification.dismiss(pending);
-        announceSubmitted(context, job);
+        announceSubmitted(context, job, pending);
         for (const note of job.notes ?? []) {
           Notification.info(note, { autoClose: 10000 });
         }
@@ -501,20 +569,14 @@ export function registerCommands(context: ICommandContext): void {
           type = item.type === 'directory' ? 'uri_folder' : 'uri_file';
         }
       }
-      const request = await showCopyInDialog({ path, type }, trans);
-      if (!request) {
-        return;
-      }
-      try {
-        const operation = await model.copyIn(request);
+      // The dialog starts the copy; a refusal stays in the dialog, beside the field.
+      const operation = await showCopyInDialog({ path, type }, trans, request =>
+        model.copyIn(request)
+      );
+      if (operation) {
         app.shell.activateById(SIDEBAR_ID);
-        return operation;
-      } catch (error) {
-        reportError(
-          trans.__('Could not copy %1 into workspace data', request.path),
-          error
-        );
       }
+      return operation;
     }
   });
 
@@ -544,18 +606,10 @@ export function registerCommands(context: ICommandContext): void {
         reportError(trans.__('Could not list VM sizes'), error);
         return;
       }
-      const choice = await showComputeDialog(existing, sizes, trans);
-      if (!choice) {
-        return;
-      }
-      try {
-        return await model.updateCompute(choice.name, choice.request);
-      } catch (error) {
-        reportError(
-          trans.__('Could not update compute %1', choice.name),
-          error
-        );
-      }
+      // The dialog sends the request; a refusal stays in the dialog, beside the field.
+      return await showComputeDialog(existing, sizes, trans, (name, request) =>
+        model.updateCompute(name, request)
+      );
     }
   });
 
@@ -595,17 +649,19 @@ export function registerCommands(context: ICommandContext): void {
     rank: 20
   });
 
-  // Notebook toolbar: both submit commands, for the notebook the toolbar belongs to.
+  // Notebook toolbar: both submit commands, for the notebook the toolbar
+  // belongs to; each with its own icon and a word, so they are told apart.
   const submitButton = (
     id: string,
     panel: NotebookPanel,
-    className: string
+    className: string,
+    label: string
   ) => {
     const button = new CommandToolbarButton({
       commands,
       id,
       args: { notebookId: panel.id },
-      label: ''
+      label
     });
     button.addClass(className);
     return button;
@@ -613,11 +669,17 @@ export function registerCommands(context: ICommandContext): void {
   app.docRegistry.addWidgetExtension('Notebook', {
     createNew: (panel: NotebookPanel) => {
       const buttons = [
-        submitButton(CommandIDs.submitCells, panel, 'azml-SubmitCellsButton'),
+        submitButton(
+          CommandIDs.submitCells,
+          panel,
+          'azml-SubmitCellsButton',
+          trans.__('Submit cells')
+        ),
         submitButton(
           CommandIDs.submitNotebook,
           panel,
-          'azml-SubmitNotebookButton'
+          'azml-SubmitNotebookButton',
+          trans.__('Submit notebook')
         )
       ];
       // After the cell-type selector when the toolbar has one, else at the end.

@@ -1,7 +1,7 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 
-import { Field, showFormDialog } from '../dialogs';
+import { Field, IFormProblem, serverProblem, showFormDialog } from '../dialogs';
 import { errorMessage } from '../request';
 import {
   IComputeInfo,
@@ -92,30 +92,52 @@ function wholeNumber(text: string): number | null {
 export function validateCompute(
   form: IComputeForm,
   creating: boolean
-): string | null {
+): IFormProblem | null {
   // The naming rules are the server's (it answers with the exact rule).
   if (creating && !form.name.trim()) {
-    return 'Give the cluster a name.';
+    return { field: 'name', message: 'A name is required.' };
   }
   if (creating && !form.size) {
-    return 'Choose a VM size.';
+    return { field: 'size', message: 'A VM size is required.' };
   }
   const min = wholeNumber(form.minNodes);
   const max = wholeNumber(form.maxNodes);
-  if (min === null || max === null) {
-    return 'Node counts must be whole numbers.';
+  if (min === null) {
+    return { field: 'minNodes', message: 'A whole number is required.' };
+  }
+  if (max === null) {
+    return { field: 'maxNodes', message: 'A whole number is required.' };
   }
   if (max < 1) {
-    return 'The maximum number of nodes must be at least 1.';
+    return {
+      field: 'maxNodes',
+      message: 'The maximum number of nodes must be at least 1.'
+    };
   }
   if (min > max) {
-    return 'The minimum number of nodes cannot be above the maximum.';
+    return {
+      field: 'minNodes',
+      message: 'The minimum number of nodes cannot be above the maximum.'
+    };
   }
   if (form.idleSeconds.trim() && wholeNumber(form.idleSeconds) === null) {
-    return 'The idle time before scale-down must be a whole number of seconds.';
+    return {
+      field: 'idleSeconds',
+      message: 'The idle time must be a whole number of seconds.'
+    };
   }
   return null;
 }
+
+/** The server's field names (`details.field`, `details.kind`) -> the form's. */
+const COMPUTE_FIELDS: Record<string, string> = {
+  compute: 'name',
+  size: 'size',
+  min_nodes: 'minNodes',
+  max_nodes: 'maxNodes',
+  idle_seconds: 'idleSeconds',
+  tier: 'tier'
+};
 
 /** Only what changed for a resize; everything for a new cluster. */
 export function computeRequest(
@@ -159,12 +181,19 @@ function sizeLabel(size: IVmSize): string {
   return parts.join(' ');
 }
 
-export async function showComputeDialog(
+/**
+ * The create / resize dialog. `apply` sends the request; a refusal keeps the
+ * dialog open with the user's input and the server's message beside the
+ * field. Resolves with what `apply` returned, or null when cancelled.
+ */
+export async function showComputeDialog<R>(
   existing: IComputeInfo | null,
   sizes: IVmSize[],
-  trans: TranslationBundle
-): Promise<{ name: string; request: IComputeRequest } | null> {
+  trans: TranslationBundle,
+  apply: (name: string, request: IComputeRequest) => Promise<R>
+): Promise<R | null> {
   const creating = existing === null;
+  let applied: R | null = null;
   const form = await showFormDialog<IComputeForm>({
     title: creating
       ? trans.__('New compute cluster')
@@ -188,10 +217,25 @@ export async function showComputeDialog(
     },
     okLabel: creating ? trans.__('Create') : trans.__('Apply'),
     validate: value => validateCompute(value, creating),
+    submit: async value => {
+      const name = creating ? value.name.trim() : existing!.name;
+      try {
+        applied = await apply(name, computeRequest(value, existing));
+        return null;
+      } catch (error) {
+        return serverProblem(
+          error,
+          creating
+            ? trans.__('Could not create compute %1', name)
+            : trans.__('Could not update compute %1', name),
+          COMPUTE_FIELDS
+        );
+      }
+    },
     render: (value, set) => (
       <div className="azml-ComputeForm">
         {creating && (
-          <Field label={trans.__('Name')}>
+          <Field label={trans.__('Name')} name="name">
             <input
               className="jp-mod-styled azml-Compute-name"
               value={value.name}
@@ -199,7 +243,7 @@ export async function showComputeDialog(
             />
           </Field>
         )}
-        <Field label={trans.__('VM size')}>
+        <Field label={trans.__('VM size')} name="size">
           <select
             className="jp-mod-styled azml-Compute-size"
             value={value.size}
@@ -274,7 +318,7 @@ export async function showComputeDialog(
           )}
         </details>
         <div className="azml-Field-row">
-          <Field label={trans.__('Min nodes')}>
+          <Field label={trans.__('Min nodes')} name="minNodes">
             <input
               className="jp-mod-styled azml-Compute-min"
               type="number"
@@ -283,7 +327,7 @@ export async function showComputeDialog(
               onChange={e => set({ minNodes: e.target.value })}
             />
           </Field>
-          <Field label={trans.__('Max nodes')}>
+          <Field label={trans.__('Max nodes')} name="maxNodes">
             <input
               className="jp-mod-styled azml-Compute-max"
               type="number"
@@ -295,6 +339,7 @@ export async function showComputeDialog(
         </div>
         <Field
           label={trans.__('Idle seconds before scale-down')}
+          name="idleSeconds"
           hint={trans.__(
             'Nodes above the minimum are released after this idle time.'
           )}
@@ -307,7 +352,7 @@ export async function showComputeDialog(
             onChange={e => set({ idleSeconds: e.target.value })}
           />
         </Field>
-        <Field label={trans.__('Tier')}>
+        <Field label={trans.__('Tier')} name="tier">
           <select
             className="jp-mod-styled azml-Compute-tier"
             value={value.tier}
@@ -324,9 +369,5 @@ export async function showComputeDialog(
       </div>
     )
   });
-  if (!form) {
-    return null;
-  }
-  const name = creating ? form.name.trim() : existing!.name;
-  return { name, request: computeRequest(form, existing) };
+  return form ? applied : null;
 }

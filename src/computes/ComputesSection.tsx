@@ -55,38 +55,26 @@ export function ComputesSection(props: {
         <OperationRow key={op.id} operation={op} model={model} trans={trans} />
       ))}
       {list.length > 0 && (
-        <table className="azml-Table azml-ComputeTable">
-          <thead>
-            <tr>
-              <th>{trans.__('Name')}</th>
-              <th>{trans.__('Size')}</th>
-              <th title={trans.__('Nodes in use / maximum')}>
-                {trans.__('Nodes')}
-              </th>
-              <th>{trans.__('State')}</th>
-              <th>
-                <span className="azml-VisuallyHidden">
-                  {trans.__('Actions')}
-                </span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.map(compute => (
-              <ComputeRow
-                key={compute.name}
-                compute={compute}
-                trans={trans}
-                onEdit={onEdit}
-              />
-            ))}
-          </tbody>
-        </table>
+        <ul className="azml-ComputeList" aria-label={trans.__('Computes')}>
+          {list.map(compute => (
+            <ComputeRow
+              key={compute.name}
+              compute={compute}
+              trans={trans}
+              onEdit={onEdit}
+            />
+          ))}
+        </ul>
       )}
     </Section>
   );
 }
 
+/**
+ * One cluster on two lines — name, state and the pencil; then VM size and
+ * nodes — so it fits the default sidebar width (about 250 px) with Azure's
+ * long names and sizes; a long word wraps instead of widening the panel.
+ */
 function ComputeRow({
   compute,
   trans,
@@ -100,34 +88,45 @@ function ComputeRow({
     ? trans.__(', %1 queued', compute.queued_jobs)
     : '';
   return (
-    <tr className="azml-ComputeRow" data-compute={compute.name}>
-      <td
+    <li className="azml-ComputeRow" data-compute={compute.name}>
+      <span
         className="azml-ComputeRow-name"
         title={`${compute.name} (${compute.type})`}
       >
         {compute.name}
-      </td>
-      <td className="azml-ComputeRow-size">{compute.size ?? '–'}</td>
-      <td
-        className="azml-ComputeRow-nodes"
-        title={trans.__(
-          '%1 in use, %2 at least, %3 at most%4',
-          compute.current_nodes,
-          compute.min_nodes,
-          compute.max_nodes,
-          queued
-        )}
+      </span>
+      <span
+        className="azml-ComputeRow-state"
+        data-state={compute.state ?? undefined}
+        title={trans.__('Provisioning state')}
       >
-        {compute.current_nodes} / {compute.max_nodes}
-      </td>
-      <td className="azml-ComputeRow-state">{compute.state ?? '–'}</td>
-      <td className="azml-ComputeRow-actions">
-        <IconButton
-          icon={editIcon}
-          title={trans.__('Resize %1…', compute.name)}
-          onClick={() => onEdit(compute.name)}
-        />
-      </td>
-    </tr>
+        {compute.state ?? '–'}
+      </span>
+      <IconButton
+        icon={editIcon}
+        className="azml-ComputeRow-edit"
+        title={trans.__('Resize %1…', compute.name)}
+        onClick={() => onEdit(compute.name)}
+      />
+      <span className="azml-ComputeRow-details">
+        <span className="azml-ComputeRow-size" title={trans.__('VM size')}>
+          {compute.size ?? '–'}
+        </span>
+        <span
+          title={trans.__(
+            '%1 in use, %2 at least, %3 at most%4',
+            compute.current_nodes,
+            compute.min_nodes,
+            compute.max_nodes,
+            queued
+          )}
+        >
+          <span className="azml-ComputeRow-nodes">
+            {compute.current_nodes} / {compute.max_nodes}
+          </span>{' '}
+          {trans._n('node', 'nodes', compute.max_nodes)}
+        </span>
+      </span>
+    </li>
   );
 }

@@ -1,5 +1,10 @@
 import { IOperation } from '../operations';
-import { requestAPI, segment } from '../request';
+import {
+  ConditionalResult,
+  requestAPI,
+  requestConditional,
+  segment
+} from '../request';
 
 /** A cluster (`azml_jupyter/models.py`, `ComputeInfo`). */
 export interface IComputeInfo {
@@ -39,8 +44,30 @@ export interface IComputeRequest {
   tier?: 'dedicated' | 'low_priority';
 }
 
-export async function listComputes(): Promise<IComputeInfo[]> {
-  return (await requestAPI<{ computes: IComputeInfo[] }>('computes')).computes;
+/** Conditional (`If-None-Match`): the panel polls the clusters beside the jobs. */
+export async function listComputes(
+  etag?: string | null
+): Promise<ConditionalResult<IComputeInfo[]>> {
+  const result = await requestConditional<{ computes: IComputeInfo[] }>(
+    'computes',
+    { etag }
+  );
+  return result.notModified
+    ? result
+    : { ...result, data: result.data.computes };
+}
+
+/** Provisioning states after which a cluster changes no more by itself. */
+const SETTLED_STATES = new Set(['Succeeded', 'Failed', 'Canceled']);
+
+/** True while a cluster is being created, updated or resized (worth watching closely). */
+export function isComputeSettling(compute: IComputeInfo): boolean {
+  const resizing =
+    compute.target_nodes !== null &&
+    compute.target_nodes !== compute.current_nodes;
+  return (
+    (compute.state !== null && !SETTLED_STATES.has(compute.state)) || resizing
+  );
 }
 
 export async function listSizes(): Promise<IVmSize[]> {

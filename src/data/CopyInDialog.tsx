@@ -1,7 +1,7 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 
-import { Field, showFormDialog } from '../dialogs';
+import { Field, IFormProblem, serverProblem, showFormDialog } from '../dialogs';
 import { ICopyInRequest } from './api';
 
 /** What the copy-in dialog edits. */
@@ -34,18 +34,33 @@ export function assetNameFor(path: string): string {
     .slice(0, 255);
 }
 
-export function validateCopyIn(form: ICopyInForm): string | null {
+export function validateCopyIn(form: ICopyInForm): IFormProblem | null {
   if (!form.path.trim()) {
-    return 'Choose the file or folder to copy (a path relative to the Jupyter root).';
+    return {
+      field: 'path',
+      message:
+        'The file or folder is required (a path relative to the Jupyter root).'
+    };
+  }
+  if (!form.name.trim()) {
+    return { field: 'name', message: 'The data asset name is required.' };
   }
   if (!ASSET_NAME.test(form.name.trim())) {
-    return 'The data asset name must be letters, digits, "-" or "_", starting with a letter or digit.';
+    return {
+      field: 'name',
+      message:
+        'The data asset name must be letters, digits, "-" or "_", starting with a letter or digit.'
+    };
   }
   if (
     form.version.trim() &&
     !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(form.version.trim())
   ) {
-    return 'The version must be letters, digits, ".", "-" or "_" (or empty for the next number).';
+    return {
+      field: 'version',
+      message:
+        'The version must be letters, digits, ".", "-" or "_" (or empty for the next number).'
+    };
   }
   return null;
 }
@@ -77,6 +92,7 @@ export function CopyInForm(props: {
     <div className="azml-CopyInForm">
       <Field
         label={trans.__('File or folder')}
+        name="path"
         hint={trans.__(
           'Relative to the Jupyter root, as the file browser shows it.'
         )}
@@ -88,7 +104,7 @@ export function CopyInForm(props: {
           onChange={e => set({ path: e.target.value })}
         />
       </Field>
-      <Field label={trans.__('Data asset name')}>
+      <Field label={trans.__('Data asset name')} name="name">
         <input
           className="jp-mod-styled azml-CopyIn-name"
           name="name"
@@ -98,6 +114,7 @@ export function CopyInForm(props: {
       </Field>
       <Field
         label={trans.__('Version')}
+        name="version"
         hint={trans.__(
           'Empty: the next number. Unchanged content keeps its version.'
         )}
@@ -110,7 +127,7 @@ export function CopyInForm(props: {
           onChange={e => set({ version: e.target.value })}
         />
       </Field>
-      <Field label={trans.__('Type')}>
+      <Field label={trans.__('Type')} name="type">
         <select
           className="jp-mod-styled azml-CopyIn-type"
           value={value.type}
@@ -121,7 +138,7 @@ export function CopyInForm(props: {
           <option value="uri_folder">uri_folder</option>
         </select>
       </Field>
-      <Field label={trans.__('Description')}>
+      <Field label={trans.__('Description')} name="description">
         <input
           className="jp-mod-styled azml-CopyIn-description"
           name="description"
@@ -133,12 +150,19 @@ export function CopyInForm(props: {
   );
 }
 
-/** The copy-in dialog; resolves with the request, or null when cancelled. */
-export async function showCopyInDialog(
+/**
+ * The copy-in dialog. `start` sends the request (the server checks the path
+ * and the name); a refusal keeps the dialog open with the user's input and
+ * the server's message beside the field. Resolves with what `start` returned,
+ * or null when cancelled.
+ */
+export async function showCopyInDialog<R>(
   initial: Partial<ICopyInForm>,
-  trans: TranslationBundle
-): Promise<ICopyInRequest | null> {
+  trans: TranslationBundle,
+  start: (request: ICopyInRequest) => Promise<R>
+): Promise<R | null> {
   const path = initial.path ?? '';
+  let started: R | null = null;
   const form = await showFormDialog<ICopyInForm>({
     title: trans.__('Copy into workspace data'),
     initial: {
@@ -150,8 +174,31 @@ export async function showCopyInDialog(
     },
     okLabel: trans.__('Copy in'),
     validate: validateCopyIn,
+    submit: async value => {
+      const request = copyInRequest(value);
+      try {
+        started = await start(request);
+        return null;
+      } catch (error) {
+        return serverProblem(
+          error,
+          trans.__('Could not copy %1', request.path),
+          COPY_IN_FIELDS
+        );
+      }
+    },
     focus: path ? '.azml-CopyIn-name' : '.azml-CopyIn-path',
     render: (value, set) => <CopyInForm value={value} set={set} trans={trans} />
   });
-  return form ? copyInRequest(form) : null;
+  return form ? started : null;
 }
+
+/** The server's field names (`details.field`, `details.kind`) -> the form's. */
+const COPY_IN_FIELDS: Record<string, string> = {
+  path: 'path',
+  name: 'name',
+  'data asset': 'name',
+  version: 'version',
+  type: 'type',
+  description: 'description'
+};

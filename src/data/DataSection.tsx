@@ -110,8 +110,9 @@ function AssetGroup({
         className="azml-Asset-header"
         aria-expanded={open}
         onClick={() => setOpen(!open)}
-        title={trans.__(
-          '%1 version(s); newest: azureml:%2:%3',
+        title={trans._n(
+          '%1 version; newest: azureml:%2:%3',
+          '%1 versions; newest: azureml:%2:%3',
           versions.length,
           name,
           latest.version
@@ -149,7 +150,7 @@ function AssetGroup({
 function assetSize(asset: IDataAsset, trans: TranslationBundle): string {
   const size = formatBytes(asset.size_bytes);
   if (asset.type === 'uri_folder' && asset.file_count !== null) {
-    return trans.__('%1 · %2 files', size, asset.file_count);
+    return trans._n('%2 · %1 file', '%2 · %1 files', asset.file_count, size);
   }
   return size;
 }

@@ -2,6 +2,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 
 import { Field, showFormDialog } from '../dialogs';
+import { DEFAULT_OUTPUT } from './api';
 
 export interface IDownloadChoice {
   /** A folder relative to the Jupyter root. */
@@ -50,7 +51,9 @@ export async function showDownloadDialog(options: {
             <option value="all">{trans.__('All outputs')}</option>
             {outputs.map(output => (
               <option key={output} value={output}>
-                {output}
+                {output === DEFAULT_OUTPUT
+                  ? trans.__('default (./outputs, ./logs and the job log)')
+                  : output}
               </option>
             ))}
           </select>

@@ -22,7 +22,7 @@ import { azmlIcon } from '../icon';
 import { AzmlModel, useModel } from '../model';
 import { errorMessage } from '../request';
 import { StatusTable } from '../statuses';
-import { IJobRecord, IOutputFile, listOutputs } from './api';
+import { DEFAULT_OUTPUT, IJobRecord, IOutputFile, listOutputs } from './api';
 import { LogStream } from './logStream';
 import { LogViewer } from './LogViewer';
 import { StatusBadge } from './StatusBadge';
@@ -361,6 +361,13 @@ function JobSteps({
   );
 }
 
+/** What the `default` output holds (every job has one; users asked what it was). */
+export function defaultOutputText(trans: TranslationBundle): string {
+  return trans.__(
+    "Azure ML's default artifacts output: what the job wrote to ./outputs and ./logs, and its log user_logs/std_log.txt."
+  );
+}
+
 /** Per output: file count and size. */
 export function summariseOutputs(files: readonly IOutputFile[]): {
   output: string;
@@ -432,15 +439,29 @@ function JobOutputs({
       {summary.length > 0 && (
         <ul className="azml-JobOutputs-list">
           {summary.map(entry => (
-            <li key={entry.output} data-output={entry.output}>
+            <li
+              key={entry.output}
+              data-output={entry.output}
+              title={
+                entry.output === DEFAULT_OUTPUT
+                  ? defaultOutputText(trans)
+                  : undefined
+              }
+            >
               <span className="azml-JobOutputs-name">{entry.output}</span>
               <span className="azml-Muted">
-                {trans.__(
+                {trans._n(
+                  '%1 file, %2',
                   '%1 files, %2',
                   entry.files,
                   formatBytes(entry.bytes)
                 )}
               </span>
+              {entry.output === DEFAULT_OUTPUT && (
+                <span className="azml-Muted azml-JobOutputs-about">
+                  {trans.__('./outputs, ./logs and the job log')}
+                </span>
+              )}
             </li>
           ))}
         </ul>

@@ -126,3 +126,6 @@ export async function downloadOutputs(
   );
   return response.files;
 }
+
+/** Azure ML's output holding every job's artifacts (`az ml job download` puts it in artifacts/). */
+export const DEFAULT_OUTPUT = 'default';

@@ -1,11 +1,14 @@
 /**
  * When the job list is fetched again (decision, docs/front-end.md):
  *
- * - `active`: the panel is visible and some job it knows of has not ended:
+ * - `active`: the panel is visible and some job it knows of has not ended
+ *   (or a cluster is being created or resized):
  *   every 3 s; after 3 answers in a row with nothing new (`304 Not Modified`)
  *   the wait doubles each time, up to 30 s;
- * - `idle`: the panel is visible, every job ended: every 30 s (jobs submitted
- *   elsewhere — the CLI, `%%azml_submit` — still appear);
+ * - `idle`: the panel is visible, every job ended: every 10 s (jobs submitted
+ *   elsewhere — the CLI, `%%azml_submit` — and clusters changed elsewhere —
+ *   the CLI, the sizing widget — appear within seconds; each fetch is a 304
+ *   while nothing changed);
  * - `background`: the panel is hidden but a job seen running has not ended
  *   (its end is notified): every 10 s, backing off the same way up to 60 s;
  * - `off`: hidden and nothing to watch: no request at all.
@@ -30,7 +33,7 @@ export const BACKOFF_AFTER = 3;
 export const DEFAULT_INTERVALS: IPollIntervals = {
   active: 3000,
   activeMax: 30000,
-  idle: 30000,
+  idle: 10000,
   background: 10000,
   backgroundMax: 60000
 };
