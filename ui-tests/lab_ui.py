@@ -4,6 +4,7 @@ browser, context menus. Selectors are JupyterLab's own (4.x) or the panel's `azm
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
@@ -106,3 +107,10 @@ def write_notebook(path: Path, cells: list[str]) -> None:
         "nbformat_minor": 5,
     }
     path.write_text(json.dumps(notebook, indent=1))
+
+
+def wait_for_kernel(page: Page, timeout_ms: int = 90_000) -> None:
+    """Wait until the notebook is connected to an idle kernel (the status bar reads "<kernel> | Idle").
+    A cell run asked for before that is dropped by JupyterLab (a cell executes only on a connected
+    kernel), which made tests that typed Shift+Enter at once fail on a cold or loaded machine."""
+    expect(page.get_by_text(re.compile(r"\| Idle$")).first).to_be_visible(timeout=timeout_ms)

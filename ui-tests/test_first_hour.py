@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from lab_ui import SIDEBAR, context_menu, dialog, job_row, show_sidebar, write_notebook
+from lab_ui import SIDEBAR, context_menu, dialog, job_row, show_sidebar, wait_for_kernel, write_notebook
 from playwright.sync_api import Locator, Page, expect
 
 REPO = Path(__file__).resolve().parent.parent
@@ -71,8 +71,7 @@ def open_notebook(page: Page, lab_server, path: str) -> Locator:
     page.goto(lab_server.url(f"lab/workspaces/{WORKSPACE}-{Path(path).stem}/tree/{path}"))
     panel = page.locator(".jp-NotebookPanel:visible").filter(has=page.locator(".jp-Notebook"))
     expect(panel.locator(".jp-Cell").first).to_be_visible(**WAIT)
-    # Keys typed before the notebook is wired to its kernel are lost: wait for the idle kernel first.
-    expect(page.get_by_text(re.compile(r"\| Idle$")).first).to_be_visible(**WAIT)
+    wait_for_kernel(page, WAIT["timeout"])
     return panel
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from lab_ui import JOB_TIMEOUT_MS, context_menu, dialog, open_lab, show_sidebar, write_notebook
+from lab_ui import JOB_TIMEOUT_MS, context_menu, dialog, open_lab, show_sidebar, wait_for_kernel, write_notebook
 from playwright.sync_api import Page, expect
 
 
@@ -26,7 +26,7 @@ def test_submit_selected_cells_and_see_the_job(page: Page, lab_server) -> None:
     # Run both cells (the job ships `greeting` from the kernel's namespace). Keys typed before the
     # notebook is wired to its kernel are lost (on a cold server the kernel starts after the page is
     # shown; this test failed when it ran first in its file): wait for the idle kernel first.
-    expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible(timeout=60_000)
+    wait_for_kernel(page)
     page.locator(".jp-Notebook .jp-Cell").first.click()
     page.keyboard.press("Shift+Enter")
     page.keyboard.press("Shift+Enter")
