@@ -43,6 +43,7 @@ describe('submitCellsCode', () => {
     expect(payload).toEqual({
       cells: args.cells,
       selected: [1],
+      execution_counts: null,
       compute: 'cpu-cluster',
       environment: null,
       experiment_name: null,
@@ -51,6 +52,13 @@ describe('submitCellsCode', () => {
       outputs: ['plots']
     });
     expect(literal).not.toContain('\n');
+  });
+
+  it("passes the cells' execution counts, so the job names them In [N] as JupyterLab shows them", () => {
+    const code = submitCellsCode({ ...args, executionCounts: [3, null] });
+    const literal = /_azml_args = _json\.loads\((".*")\)\n/.exec(code)![1];
+    expect(JSON.parse(JSON.parse(literal)).execution_counts).toEqual([3, null]);
+    expect(code).toContain('execution_counts=_azml_args["execution_counts"],');
   });
 });
 

@@ -481,6 +481,7 @@ export function registerCommands(context: ICommandContext): void {
       const notebook = panel.content;
       const cells: string[] = [];
       const selected: number[] = [];
+      const executionCounts: (number | null)[] = [];
       notebook.widgets.forEach(cell => {
         if (cell.model.type !== 'code') {
           return;
@@ -489,6 +490,10 @@ export function registerCommands(context: ICommandContext): void {
           selected.push(cells.length);
         }
         cells.push(cell.model.sharedModel.getSource());
+        // a code cell's model has an executionCount (typed in @jupyterlab/cells, not a dependency)
+        const count = (cell.model as { executionCount?: number | null })
+          .executionCount;
+        executionCounts.push(count ?? null);
       });
       if (selected.length === 0) {
         reportError(
@@ -524,7 +529,8 @@ export function registerCommands(context: ICommandContext): void {
       const submission = submitCellsInKernel(kernel, {
         ...choices,
         cells,
-        selected
+        selected,
+        executionCounts
       });
       const pending = Notification.emit(
         trans.__(

@@ -15,6 +15,8 @@ export interface ISubmitCellsArgs extends ISubmitChoices {
   cells: string[];
   /** Indices into `cells`. */
   selected: number[];
+  /** Each code cell's execution count (null when never run): cells are named `In [N]` by it. */
+  executionCounts?: (number | null)[];
 }
 
 /** What the kernel prints after `AZML_JOB ` (`Job.to_dict()`). */
@@ -45,6 +47,7 @@ export function submitCellsCode(args: ISubmitCellsArgs): string {
   const payload = JSON.stringify({
     cells: args.cells,
     selected: args.selected,
+    execution_counts: args.executionCounts ?? null,
     compute: args.compute,
     environment: args.environment,
     experiment_name: args.experimentName,
@@ -58,6 +61,7 @@ export function submitCellsCode(args: ISubmitCellsArgs): string {
     '_azml_job = _azml.submit_cells(',
     '    _azml_args["cells"],',
     '    selected=_azml_args["selected"],',
+    '    execution_counts=_azml_args["execution_counts"],',
     '    compute=_azml_args["compute"],',
     '    environment=_azml_args["environment"],',
     '    experiment_name=_azml_args["experiment_name"],',
