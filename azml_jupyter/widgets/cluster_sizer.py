@@ -186,9 +186,11 @@ class ClusterSizer(widgets.VBox):
         self.refresh_button.on_click(lambda _: self.refresh())
         self.progress = widgets.HTML()
         self.shrink_warning = widgets.HTML()
-        self.shrink_button = widgets.Button(description="Shrink", icon="compress", button_style="danger")
+        self.shrink_button = widgets.Button(
+            description="Shrink", icon="compress", button_style="danger", layout=widgets.Layout(width="auto")
+        )
         self.shrink_button.on_click(lambda _: self.create(confirm_shrink=True))
-        self.keep_button = widgets.Button(description="Keep the cluster as it is")
+        self.keep_button = widgets.Button(description="Keep the cluster as it is", layout=widgets.Layout(width="auto"))
         self.keep_button.on_click(lambda _: self._cancel_shrink())
         self.shrink_box = widgets.VBox(
             [self.shrink_warning, widgets.HBox([self.shrink_button, self.keep_button])],
