@@ -11,6 +11,7 @@ import dataclasses
 import datetime as _dt
 import enum
 from typing import Any, ClassVar, TypeVar
+from urllib.parse import urlsplit
 
 T = TypeVar("T", bound="Record")
 
@@ -293,8 +294,6 @@ def web_link(url: str | None) -> str | None:
     config.json that anyone with write access to it could change)."""
     if not url:
         return None
-    from urllib.parse import urlsplit
-
     try:
         parts = urlsplit(url.strip())
     except ValueError:

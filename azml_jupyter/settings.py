@@ -128,8 +128,13 @@ class AzmlJupyter(Configurable):
 
     @default("local_vcpu_quota")
     def _local_vcpu_quota_default(self) -> int | None:
-        text = os.environ.get("AZML_JUPYTER_LOCAL_VCPU_QUOTA", "").strip()
-        return int(text) if text.isascii() and text.isdigit() else None
+        from .errors import InvalidRequest
+        from .sizing.local_sizes import local_vcpu_quota
+
+        try:
+            return local_vcpu_quota()  # the one reading of $AZML_JUPYTER_LOCAL_VCPU_QUOTA
+        except InvalidRequest:
+            return None  # the local backend reads the variable again and says what is wrong with it
 
     # ---- reading -------------------------------------------------------------------------------------
     @classmethod
